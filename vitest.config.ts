@@ -1,0 +1,27 @@
+// One vitest config for the whole monorepo: a project per package under packages/* and apps/*.
+// (Older vitest used a root `vitest.workspace.ts`; current vitest takes `test.projects` here instead.)
+import { readdirSync, existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { defineConfig } from 'vitest/config'
+
+const projectDirs = ['packages', 'apps'].flatMap((group) =>
+  existsSync(group)
+    ? readdirSync(group, { withFileTypes: true })
+        .filter((d) => d.isDirectory() && existsSync(join(group, d.name, 'test')))
+        .map((d) => join(group, d.name))
+    : []
+)
+
+export default defineConfig({
+  test: {
+    projects: projectDirs.map((dir) => ({
+      test: {
+        name: dir.split('/')[1] ?? dir,
+        root: dir,
+        include: ['test/**/*.test.ts'],
+        testTimeout: 60_000,
+        hookTimeout: 60_000
+      }
+    }))
+  }
+})
