@@ -1,0 +1,67 @@
+// What every command needs: where the keystore lives, how to read a passphrase, how to print.
+import { readFile } from 'node:fs/promises'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
+import { pino } from 'pino'
+import type { Logger as PinoLogger } from 'pino'
+import { CliError } from './errors.js'
+
+/** Options every command accepts (declared on the root program). */
+export interface GlobalOptions {
+  home?: string
+  verbose?: boolean
+}
+
+/** Runtime context handed to command actions. */
+export interface CliContext {
+  /** Keystore home: --home, else SAORSA_GOSSIP_HOME, else ~/.saorsa-gossip. */
+  home: string
+  log: PinoLogger
+  /** Writes one line of data (stdout). */
+  out(line: string): void
+  /** Writes one line of diagnostics (stderr). */
+  err(line: string): void
+}
+
+/** Sink for output, replaceable in tests. */
+export interface CliIo {
+  stdout: (s: string) => void
+  stderr: (s: string) => void
+  env: NodeJS.ProcessEnv
+}
+
+export const processIo: CliIo = {
+  stdout: (s) => process.stdout.write(s),
+  stderr: (s) => process.stderr.write(s),
+  env: process.env
+}
+
+export function createContext(opts: GlobalOptions, io: CliIo): CliContext {
+  const home = opts.home ?? io.env.SAORSA_GOSSIP_HOME ?? join(homedir(), '.saorsa-gossip')
+  const log = pino(
+    { name: 'saorsa-gossip', level: opts.verbose === true ? 'debug' : 'warn', base: { component: 'saorsa:cli' } },
+    // Logs are diagnostics: always stderr, never mixed with data on stdout.
+    { write: (s: string) => io.stderr(s) }
+  )
+  return { home, log, out: (l) => io.stdout(`${l}\n`), err: (l) => io.stderr(`${l}\n`) }
+}
+
+/**
+ * The passphrase for encrypting or unlocking a keystore file: --passphrase-file wins, then
+ * SAORSA_GOSSIP_PASSPHRASE; undefined means no encryption. A trailing newline in the file is dropped.
+ */
+export async function readPassphrase(file: string | undefined, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  if (file !== undefined) {
+    let text: string
+    try {
+      text = await readFile(file, 'utf8')
+    } catch (e) {
+      throw new CliError(`cannot read passphrase file ${file}: ${(e as Error).message}`)
+    }
+    const p = text.replace(/\r?\n$/, '')
+    if (p.length === 0) throw new CliError(`passphrase file ${file} is empty`)
+    return p
+  }
+  const fromEnv = env.SAORSA_GOSSIP_PASSPHRASE
+  return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv
+}
