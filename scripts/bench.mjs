@@ -13,7 +13,7 @@ for (const group of ['packages', 'apps']) {
   for (const pkg of readdirSync(join(root, group))) {
     const dir = join(root, group, pkg, 'bench')
     if (!existsSync(dir)) continue
-    for (const f of readdirSync(dir)) if (f.endsWith('.ts')) benches.set(f.slice(0, -3), join(dir, f))
+    for (const f of readdirSync(dir)) if (f.endsWith('.ts') && !f.startsWith('_')) benches.set(f.slice(0, -3), join(dir, f))
   }
 }
 const [name, ...args] = process.argv.slice(2)

@@ -5,27 +5,7 @@
 import { availableBackends, getBackend } from '../dist/index.js'
 import type { BackendName, CryptoBackend } from '../dist/index.js'
 
-const BUDGET_MS = Number(process.env.BENCH_MS ?? 300)
-const progress = (s: string): void => {
-  process.stderr.write(s + '\n')
-}
-
-/** Runs `fn` repeatedly for about `ms` milliseconds (at least `minIter` times); returns ops per second. */
-function opsPerSec(fn: () => unknown, ms = BUDGET_MS, minIter = 1): number {
-  fn() // warm up (key import caches, JIT)
-  let n = 0
-  const t0 = performance.now()
-  let t = t0
-  while (n < minIter || t - t0 < ms) {
-    fn()
-    n++
-    t = performance.now()
-  }
-  return round((n * 1000) / (t - t0))
-}
-
-const round = (x: number): number => (x >= 100 ? Math.round(x) : Math.round(x * 100) / 100)
-const seeded = (len: number, k: number): Uint8Array => Uint8Array.from({ length: len }, (_, i) => (i * 31 + k) & 255)
+import { BUDGET_MS, opsPerSec, progress, round, seeded } from './_util.ts'
 
 interface Result {
   mldsa65: { keygen: number; sign: number; verify: number }

@@ -31,6 +31,7 @@ export {
   hashPayload
 } from './ids.js'
 export type { PeerId, TopicId, MessageId, SignatureAlgorithm, MessageIdInputs } from './ids.js'
+export { blake3, blake3Ready, blake3Implementation } from './hash.js'
 export { systemClock, silentLogger } from './interfaces.js'
 export type { Signer, Verifier, Clock, Rng, Logger, Metrics, MetricLabels } from './interfaces.js'
 export { createSeededRng } from './rng.js'
