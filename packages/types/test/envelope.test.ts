@@ -103,4 +103,12 @@ describe('envelope', () => {
     const badSig = encodeCbor([1, envelope.headerBytes, envelope.payload, envelope.signature.subarray(1), null])
     expect(() => decodeEnvelope(badSig)).toThrow(expect.objectContaining({ reason: 'field:signature' }))
   })
+
+  it('has a header of 107 to 124 bytes, as SPEC §3.3 says', () => {
+    const small = createEnvelope({ kind: 0, topic, payload: new Uint8Array(0), seq: 0, timestampMs: 0 }, signer)
+    const large = createEnvelope({ kind: 255, topic, payload: new Uint8Array(0), seq: Number.MAX_SAFE_INTEGER, timestampMs: Number.MAX_SAFE_INTEGER }, signer)
+    expect(small.envelope.headerBytes.length).toBe(107)
+    expect(large.envelope.headerBytes.length).toBe(124)
+    expect(decodeEnvelope(large.bytes).header.seq).toBe(Number.MAX_SAFE_INTEGER)
+  })
 })
