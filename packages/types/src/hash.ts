@@ -6,6 +6,8 @@
 // Without it, BLAKE3 (~37 MB/s in JS) was ~60 % of the cost of decoding a 64 KiB envelope.
 // `blake3Ready` resolves once the fast path is in place (or is known to be unavailable).
 import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js'
+import { hkdf } from '@noble/hashes/hkdf.js'
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js'
 import { createBLAKE3 } from 'hash-wasm'
 
 interface WasmHasher {
@@ -37,4 +39,14 @@ export function blake3(data: Uint8Array): Uint8Array {
 /** Which implementation `blake3` uses for large inputs right now. */
 export function blake3Implementation(): 'wasm' | 'js' {
   return wasm === undefined ? 'js' : 'wasm'
+}
+
+/** SHA-256 of `data` (FIPS 180-4). */
+export function sha256(data: Uint8Array): Uint8Array {
+  return nobleSha256(data)
+}
+
+/** HKDF-SHA-256 (RFC 5869): extract with `salt`, expand with `info` to `length` bytes. */
+export function hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array {
+  return hkdf(nobleSha256, ikm, salt, info, length)
 }

@@ -1,7 +1,7 @@
 // Identifiers: PeerId, TopicId, MessageId. Each is 32 bytes on the wire and a branded lower-case hex
 // string (64 characters) in memory, so it can key a Map and print as is. SPEC.md §1–§2.
 import { blake3 } from './hash.js'
-import { sha256 } from '@noble/hashes/sha2.js'
+import { sha256 } from './hash.js'
 import { concatBytes, fromHex, toHex, u64be, utf8 } from './bytes.js'
 
 declare const brand: unique symbol

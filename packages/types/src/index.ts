@@ -31,7 +31,9 @@ export {
   hashPayload
 } from './ids.js'
 export type { PeerId, TopicId, MessageId, SignatureAlgorithm, MessageIdInputs } from './ids.js'
-export { blake3, blake3Ready, blake3Implementation } from './hash.js'
+export { blake3, blake3Ready, blake3Implementation, sha256, hkdfSha256 } from './hash.js'
+export { TypedEventEmitter } from './events.js'
+export type { EventDetailMap } from './events.js'
 export { systemClock, silentLogger } from './interfaces.js'
 export type { Signer, Verifier, Clock, Rng, Logger, Metrics, MetricLabels } from './interfaces.js'
 export { createSeededRng } from './rng.js'

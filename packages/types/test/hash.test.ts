@@ -24,3 +24,13 @@ describe('blake3', () => {
     expect(blake3(big)).toEqual(nobleBlake3(big))
   })
 })
+
+describe('sha256 and HKDF', () => {
+  it('match RFC 5869 test case 1 and a FIPS 180 vector', async () => {
+    const { hkdfSha256, sha256 } = await import('../src/index.js')
+    const h = (x: string) => Uint8Array.from(Buffer.from(x, 'hex'))
+    expect(Buffer.from(sha256(new TextEncoder().encode('abc'))).toString('hex')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad')
+    const okm = hkdfSha256(h('0b'.repeat(22)), h('000102030405060708090a0b0c'), h('f0f1f2f3f4f5f6f7f8f9'), 42)
+    expect(Buffer.from(okm).toString('hex')).toBe('3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865')
+  })
+})

@@ -51,3 +51,29 @@ describe('MemoryMetrics', () => {
     expect(m.counter('saorsa_test_total', { peer: 'a' })).toBe(1)
   })
 })
+
+describe('TypedEventEmitter', () => {
+  it('delivers typed details, supports once with a filter and abort, and contains listener errors', async () => {
+    const { TypedEventEmitter } = await import('../src/index.js')
+    const em = new TypedEventEmitter<{ 'peer:connect': { peer: string } }>()
+    const seen: string[] = []
+    const errors: unknown[] = []
+    em.onListenerError = (e) => errors.push(e)
+    const off = em.on('peer:connect', (d) => seen.push(d.peer))
+    em.on('peer:connect', () => {
+      throw new Error('boom')
+    })
+    const next = em.once('peer:connect', (d) => d.peer === 'b')
+    em.emit('peer:connect', { peer: 'a' })
+    em.emit('peer:connect', { peer: 'b' })
+    expect(await next).toEqual({ peer: 'b' })
+    off()
+    em.emit('peer:connect', { peer: 'c' })
+    expect(seen).toEqual(['a', 'b'])
+    expect(errors).toHaveLength(3)
+    const ac = new AbortController()
+    const never = em.once('peer:connect', () => false, { signal: ac.signal })
+    ac.abort(new Error('stop'))
+    await expect(never).rejects.toThrow('stop')
+  })
+})

@@ -1,0 +1,23 @@
+// @saorsa-gossip/transport — the only barrel of the package.
+export { CHANNELS, channelNumber, DEFAULT_MAX_FRAME_BYTES } from './transport.js'
+export type {
+  Channel,
+  DialOptions,
+  MessageEvent,
+  MisbehaviourEvent,
+  PeerConnectEvent,
+  PeerDisconnectEvent,
+  SendOptions,
+  Transport,
+  TransportEvents,
+  TransportStats
+} from './transport.js'
+export { HandshakeError, HandshakeInitiator, HandshakeResponder, HANDSHAKE_VERSION, MAX_HANDSHAKE_MESSAGE_BYTES } from './handshake.js'
+export type { DirectionKeys, HandshakeParams, Session } from './handshake.js'
+export { FrameError, FrameOpener, FrameSealer, FRAME_OVERHEAD_BYTES } from './frames.js'
+export { FrameTooLargeError, PROTOCOLS } from './outer.js'
+export type { FrameStream, OuterConnection, ProtocolId } from './outer.js'
+export { NotConnectedError, PqLinks } from './pq-links.js'
+export type { PqLinksComponents, PqLinksInit } from './pq-links.js'
+export { QueueClosedError } from './send-queue.js'
+export { MemoryNetwork, MemoryTransport, memoryStreamPair, MEMORY_STREAM_HIGH_WATER_BYTES } from './memory-transport.js'

@@ -1,0 +1,406 @@
+// The post-quantum channel over any outer transport (SPEC.md §5): runs the handshake on new
+// connections, opens/accepts one sealed stream per channel, keeps bounded per-peer send queues, and
+// turns every protocol violation into a counted reason and a closed link — never an exception out of
+// the event loop. Libp2pTransport and MemoryTransport are thin shells around this class.
+import type { CryptoBackend } from '@saorsa-gossip/identity'
+import { AbortError, MemoryMetrics, silentLogger, toHex } from '@saorsa-gossip/types'
+import type { Logger, Metrics, PeerId, Signer, TypedEventEmitter, Verifier } from '@saorsa-gossip/types'
+import { FRAME_OVERHEAD_BYTES, FrameError, FrameOpener, FrameSealer } from './frames.js'
+import { HandshakeError, HandshakeInitiator, HandshakeResponder, MAX_HANDSHAKE_MESSAGE_BYTES } from './handshake.js'
+import type { Session } from './handshake.js'
+import { FrameTooLargeError, PROTOCOLS } from './outer.js'
+import type { FrameStream, OuterConnection, ProtocolId } from './outer.js'
+import { QueueClosedError, SendQueue } from './send-queue.js'
+import { CHANNELS, DEFAULT_MAX_FRAME_BYTES } from './transport.js'
+import type { Channel, SendOptions, TransportEvents, TransportStats } from './transport.js'
+
+/** Settings of the PQ channel; every field optional. */
+export interface PqLinksInit {
+  /** Largest plaintext frame per channel (default `DEFAULT_MAX_FRAME_BYTES`). */
+  maxFrameBytes?: Partial<Record<Channel, number>>
+  /** Frames queued per peer and channel before `send` waits (default 1024). */
+  queueFrames?: number
+  /** Bytes queued per peer and channel before `send` waits (default 16 MiB). */
+  queueBytes?: number
+  /** Time allowed for the whole handshake, and for channel streams to arrive after it (default 10 s). */
+  handshakeTimeoutMs?: number
+  backend?: CryptoBackend
+  metrics?: Metrics
+  logger?: Logger
+}
+
+/** What PqLinks needs from its owner. */
+export interface PqLinksComponents {
+  identity: Signer
+  verifier: Verifier
+  events: TypedEventEmitter<TransportEvents>
+}
+
+interface Link {
+  readonly peer: PeerId
+  readonly conn: OuterConnection
+  readonly session: Session
+  readonly sessionKey: string
+  /** Who initiated this link's handshake (for the duplicate tie-break). */
+  readonly initiator: PeerId
+  readonly streams: Map<Channel, FrameStream>
+  readonly streamWaiters: Map<Channel, Array<(s: FrameStream) => void>>
+  readonly queues: Map<Channel, SendQueue>
+  announced: boolean
+  closed: boolean
+}
+
+const CHANNEL_OF: Record<string, Channel> = {
+  [PROTOCOLS.membership]: 'membership',
+  [PROTOCOLS.pubsub]: 'pubsub',
+  [PROTOCOLS.bulk]: 'bulk'
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string, signal?: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new HandshakeError(`${what} timed out after ${ms} ms`, 'handshake:timeout')), ms)
+    const onAbort = (): void => reject(new AbortError(`${what} aborted`, { cause: signal?.reason }))
+    signal?.addEventListener('abort', onAbort, { once: true })
+    p.then(resolve, reject).finally(() => {
+      clearTimeout(t)
+      signal?.removeEventListener('abort', onAbort)
+    })
+  })
+}
+
+/** True for a length prefix above the stream's limit. */
+function isFrameTooLarge(e: unknown): e is FrameTooLargeError {
+  return e instanceof FrameTooLargeError
+}
+
+/** Reads exactly the next frame of `it`, or fails when the stream ends first. */
+async function nextFrame(it: AsyncIterator<Uint8Array>, what: string): Promise<Uint8Array> {
+  let r: IteratorResult<Uint8Array>
+  try {
+    r = await it.next()
+  } catch (e) {
+    if (isFrameTooLarge(e)) throw new HandshakeError(`${what}: ${e.message}`, 'handshake:oversize', { cause: e })
+    throw e
+  }
+  if (r.done === true) throw new HandshakeError(`stream closed before ${what}`, 'handshake:closed')
+  return r.value
+}
+
+export class PqLinks {
+  readonly #c: PqLinksComponents
+  readonly #maxFrame: Record<Channel, number>
+  readonly #queueFrames: number
+  readonly #queueBytes: number
+  readonly #timeoutMs: number
+  readonly #backend: CryptoBackend | undefined
+  readonly #metrics: Metrics
+  readonly #log: Logger
+  readonly #stats = { framesSent: 0, framesReceived: 0, bytesSent: 0, bytesReceived: 0 }
+  readonly #rejected = new Map<string, number>()
+  /** The live link of each peer. */
+  readonly #links = new Map<PeerId, Link>()
+  /** Links by session (transcript hash), for attaching inbound channel streams. */
+  readonly #bySession = new Map<string, Link>()
+  readonly #sessionWaiters = new Map<string, Array<(l: Link) => void>>()
+  /** Sessions recently dropped (bounded), so their late channel streams are closed without blame. */
+  readonly #retired = new Set<string>()
+  #stopped = false
+
+  constructor(components: PqLinksComponents, init: PqLinksInit = {}) {
+    this.#c = components
+    this.#maxFrame = { ...DEFAULT_MAX_FRAME_BYTES, ...init.maxFrameBytes }
+    this.#queueFrames = init.queueFrames ?? 1024
+    this.#queueBytes = init.queueBytes ?? 16 * 1024 * 1024
+    this.#timeoutMs = init.handshakeTimeoutMs ?? 10_000
+    this.#backend = init.backend
+    this.#metrics = init.metrics ?? new MemoryMetrics()
+    this.#log = (init.logger ?? silentLogger).child({ component: 'saorsa:transport' })
+  }
+
+  get maxFrameBytes(): Readonly<Record<Channel, number>> {
+    return this.#maxFrame
+  }
+
+  /** Counts a rejection and tells listeners. */
+  reject(reason: string, peer: PeerId | undefined, detail?: string): void {
+    this.#rejected.set(reason, (this.#rejected.get(reason) ?? 0) + 1)
+    this.#metrics.increment('saorsa_transport_rejected_total', 1, { reason })
+    this.#log.debug({ reason, peer, detail }, 'rejected')
+    this.#c.events.emit('peer:misbehaved', { peer, reason })
+  }
+
+  #params(conn: OuterConnection) {
+    const p = {
+      identity: this.#c.identity,
+      verifier: this.#c.verifier,
+      localTransportId: conn.localTransportId,
+      remoteTransportId: conn.remoteTransportId
+    }
+    return this.#backend === undefined ? p : { ...p, backend: this.#backend }
+  }
+
+  /** Runs the initiator side on a fresh outer connection; resolves to the authenticated peer. */
+  async connect(conn: OuterConnection, options: { expectedPeer?: PeerId; signal?: AbortSignal } = {}): Promise<PeerId> {
+    const init = new HandshakeInitiator(this.#params(conn), options.expectedPeer)
+    let hs: FrameStream | undefined
+    try {
+      const session = await withTimeout(
+        (async () => {
+          hs = await conn.openStream(PROTOCOLS.handshake, options.signal === undefined ? {} : { signal: options.signal })
+          const it = hs.frames(MAX_HANDSHAKE_MESSAGE_BYTES)[Symbol.asyncIterator]()
+          await hs.write(init.start())
+          await hs.write(init.onM2(await nextFrame(it, 'handshake M2')))
+          return init.onM4(await nextFrame(it, 'handshake M4'))
+        })(),
+        this.#timeoutMs,
+        'handshake',
+        options.signal
+      )
+      await hs?.close().catch(() => undefined)
+      const link = this.#register(conn, session, this.#c.identity.peerId)
+      // The initiator opens the channel streams; the first frame of each names the session.
+      await Promise.all(
+        CHANNELS.map(async (c) => {
+          const s = await conn.openStream(PROTOCOLS[c])
+          await s.write(session.transcriptHash)
+          this.#attach(link, c, s)
+        })
+      )
+      return session.remotePeer
+    } catch (e) {
+      hs?.abort(e instanceof Error ? e : new Error(String(e)))
+      if (e instanceof HandshakeError) {
+        this.reject(e.reason, undefined, e.message)
+        await conn.close().catch(() => undefined)
+      }
+      throw e
+    }
+  }
+
+  /** Entry point for every inbound stream on one of our protocols. Never throws. */
+  onInboundStream(conn: OuterConnection, protocol: ProtocolId, stream: FrameStream): void {
+    const run = protocol === PROTOCOLS.handshake ? this.#respond(conn, stream) : this.#acceptChannel(conn, protocol, stream)
+    run.catch((e: unknown) => {
+      stream.abort(e instanceof Error ? e : new Error(String(e)))
+      if (e instanceof HandshakeError) {
+        this.reject(e.reason, undefined, e.message)
+        void conn.close().catch(() => undefined)
+      } else {
+        this.#log.debug({ err: String(e), protocol }, 'inbound stream failed')
+      }
+    })
+  }
+
+  async #respond(conn: OuterConnection, hs: FrameStream): Promise<void> {
+    const resp = new HandshakeResponder(this.#params(conn))
+    const it = hs.frames(MAX_HANDSHAKE_MESSAGE_BYTES)[Symbol.asyncIterator]()
+    const { m4, session } = await withTimeout(
+      (async () => {
+        await hs.write(resp.onM1(await nextFrame(it, 'handshake M1')))
+        return resp.onM3(await nextFrame(it, 'handshake M3'))
+      })(),
+      this.#timeoutMs,
+      'handshake'
+    )
+    this.#register(conn, session, session.remotePeer)
+    await hs.write(m4)
+    await hs.close().catch(() => undefined)
+  }
+
+  async #acceptChannel(conn: OuterConnection, protocol: ProtocolId, stream: FrameStream): Promise<void> {
+    const channel = CHANNEL_OF[protocol]
+    if (channel === undefined) throw new HandshakeError(`unknown protocol ${protocol}`, 'handshake:unexpected')
+    // One reader per stream for its whole life: the session id, then the sealed frames.
+    const frames = stream.frames(this.#maxFrame[channel] + FRAME_OVERHEAD_BYTES)[Symbol.asyncIterator]()
+    const id = await withTimeout(nextFrame(frames, 'session id'), this.#timeoutMs, 'channel stream')
+    if (id.length !== 32) throw new HandshakeError('channel stream must start with a 32-byte session id', 'handshake:malformed')
+    const key = toHex(id)
+    if (this.#retired.has(key)) {
+      stream.abort(new Error('session closed'))
+      return
+    }
+    const link =
+      this.#bySession.get(key) ??
+      (await withTimeout(
+        new Promise<Link>((resolve) => {
+          const ws = this.#sessionWaiters.get(key) ?? []
+          ws.push(resolve)
+          this.#sessionWaiters.set(key, ws)
+        }),
+        this.#timeoutMs,
+        'channel stream session'
+      ))
+    if (link.conn.id !== conn.id) throw new HandshakeError('channel stream on a connection other than its session', 'handshake:unexpected')
+    this.#attach(link, channel, stream, frames)
+  }
+
+  #register(conn: OuterConnection, session: Session, initiator: PeerId): Link {
+    if (this.#stopped) throw new AbortError('transport stopped')
+    const link: Link = {
+      peer: session.remotePeer,
+      conn,
+      session,
+      sessionKey: toHex(session.transcriptHash),
+      initiator,
+      streams: new Map(),
+      streamWaiters: new Map(),
+      queues: new Map(CHANNELS.map((c) => [c, new SendQueue(this.#queueFrames, this.#queueBytes)])),
+      announced: false,
+      closed: false
+    }
+    const old = this.#links.get(link.peer)
+    if (old !== undefined && !old.closed) {
+      // Two links to one peer (simultaneous dials): both sides keep the same one — the newer when the
+      // same side initiated both, else the one initiated by the lower PeerId.
+      const keepNew = old.initiator === link.initiator || link.initiator < old.initiator
+      if (!keepNew) {
+        this.#drop(link, 'duplicate link', false)
+        return link
+      }
+      this.#drop(old, 'replaced by a newer link', false)
+    }
+    this.#links.set(link.peer, link)
+    this.#bySession.set(link.sessionKey, link)
+    for (const w of this.#sessionWaiters.get(link.sessionKey) ?? []) w(link)
+    this.#sessionWaiters.delete(link.sessionKey)
+    for (const c of CHANNELS) void this.#writeLoop(link, c)
+    if (initiator !== this.#c.identity.peerId) {
+      // The initiator must open all channel streams promptly after the handshake.
+      const t = setTimeout(() => {
+        if (!link.closed && link.streams.size < CHANNELS.length) {
+          this.reject('handshake:timeout', link.peer, 'channel streams did not arrive')
+          this.#drop(link, 'channel streams did not arrive')
+        }
+      }, this.#timeoutMs)
+      ;(t as { unref?: () => void }).unref?.()
+    }
+    link.announced = true
+    this.#c.events.emit('peer:connect', { peer: link.peer, addr: conn.remoteAddr, outbound: conn.outbound })
+    return link
+  }
+
+  #attach(link: Link, channel: Channel, stream: FrameStream, frames?: AsyncIterator<Uint8Array>): void {
+    if (link.closed || link.streams.has(channel)) {
+      stream.abort(new Error(link.closed ? 'link closed' : 'duplicate channel stream'))
+      return
+    }
+    link.streams.set(channel, stream)
+    for (const w of link.streamWaiters.get(channel) ?? []) w(stream)
+    link.streamWaiters.delete(channel)
+    void this.#readLoop(link, channel, frames ?? stream.frames(this.#maxFrame[channel] + FRAME_OVERHEAD_BYTES)[Symbol.asyncIterator]())
+  }
+
+  #stream(link: Link, channel: Channel): Promise<FrameStream> {
+    const s = link.streams.get(channel)
+    if (s !== undefined) return Promise.resolve(s)
+    return new Promise((resolve) => {
+      const ws = link.streamWaiters.get(channel) ?? []
+      ws.push(resolve)
+      link.streamWaiters.set(channel, ws)
+    })
+  }
+
+  async #readLoop(link: Link, channel: Channel, frames: AsyncIterator<Uint8Array>): Promise<void> {
+    const opener = new FrameOpener(link.session.keys[channel].recv, channel, this.#maxFrame[channel], this.#backend)
+    try {
+      for (;;) {
+        const r = await frames.next()
+        if (link.closed) return
+        if (r.done === true) break
+        const bytes = opener.open(r.value)
+        this.#stats.framesReceived++
+        this.#stats.bytesReceived += bytes.length
+        this.#c.events.emit('message', { peer: link.peer, channel, bytes })
+      }
+      this.#drop(link, `${channel} stream closed by peer`)
+    } catch (e) {
+      if (link.closed) return
+      if (e instanceof FrameError) this.reject(e.reason, link.peer, e.message)
+      else if (isFrameTooLarge(e)) this.reject('frame:oversize', link.peer, e.message)
+      this.#drop(link, e instanceof Error ? e.message : String(e))
+    }
+  }
+
+  async #writeLoop(link: Link, channel: Channel): Promise<void> {
+    const queue = link.queues.get(channel) as SendQueue
+    const sealer = new FrameSealer(link.session.keys[channel].send, channel, this.#backend)
+    try {
+      const stream = await this.#stream(link, channel)
+      while (!link.closed) {
+        const bytes = await queue.take()
+        await stream.write(sealer.seal(bytes))
+        this.#stats.framesSent++
+        this.#stats.bytesSent += bytes.length
+      }
+    } catch (e) {
+      if (!(e instanceof QueueClosedError)) this.#drop(link, `write failed: ${e instanceof Error ? e.message : String(e)}`)
+    }
+  }
+
+  /** Queues `bytes` for `peer` on `channel` (see Transport.send). */
+  async send(peer: PeerId, channel: Channel, bytes: Uint8Array, options: SendOptions = {}): Promise<void> {
+    if (!(bytes instanceof Uint8Array)) throw new TypeError('bytes must be a Uint8Array')
+    const max = this.#maxFrame[channel]
+    if (max === undefined) throw new RangeError(`unknown channel ${String(channel)}`)
+    if (bytes.length > max) throw new RangeError(`frame of ${bytes.length} bytes exceeds the ${channel} limit of ${max}`)
+    const link = this.#links.get(peer)
+    if (link === undefined || link.closed) throw new NotConnectedError(peer)
+    await (link.queues.get(channel) as SendQueue).put(bytes, options.signal)
+  }
+
+  /** The live link's peer for an outer connection's remote, if any (dial reuse). */
+  peerOn(remoteTransportId: Uint8Array): PeerId | undefined {
+    const id = toHex(remoteTransportId)
+    for (const l of this.#links.values()) if (!l.closed && toHex(l.conn.remoteTransportId) === id) return l.peer
+    return undefined
+  }
+
+  peers(): PeerId[] {
+    return [...this.#links.values()].filter((l) => !l.closed).map((l) => l.peer)
+  }
+
+  /** Called by the outer transport when a connection closes. */
+  onConnectionClosed(conn: OuterConnection): void {
+    for (const l of [...this.#bySession.values()]) if (l.conn.id === conn.id) this.#drop(l, 'connection closed', false)
+  }
+
+  async disconnect(peer: PeerId): Promise<void> {
+    const l = this.#links.get(peer)
+    if (l !== undefined) this.#drop(l, 'disconnected locally')
+  }
+
+  #drop(link: Link, reason: string, closeConn = true): void {
+    if (link.closed) return
+    link.closed = true
+    this.#bySession.delete(link.sessionKey)
+    this.#retired.add(link.sessionKey)
+    if (this.#retired.size > 1024) this.#retired.delete(this.#retired.values().next().value as string)
+    for (const q of link.queues.values()) q.close(reason)
+    for (const s of link.streams.values()) s.abort(new Error(reason))
+    if (this.#links.get(link.peer) === link) this.#links.delete(link.peer)
+    // Another live link may share this outer connection (libp2p reuses connections): keep it then.
+    const shared = [...this.#bySession.values()].some((l) => l.conn.id === link.conn.id)
+    if (closeConn && !shared) void link.conn.close().catch(() => undefined)
+    this.#log.debug({ peer: link.peer, reason }, 'link down')
+    if (link.announced) this.#c.events.emit('peer:disconnect', { peer: link.peer, reason })
+  }
+
+  stop(): void {
+    this.#stopped = true
+    for (const l of [...this.#bySession.values(), ...this.#links.values()]) this.#drop(l, 'transport stopped')
+  }
+
+  stats(): TransportStats {
+    return { peers: this.peers().length, ...this.#stats, rejected: Object.fromEntries(this.#rejected) }
+  }
+}
+
+/** `send` to a peer with no live link. */
+export class NotConnectedError extends Error {
+  readonly peer: PeerId
+  constructor(peer: PeerId) {
+    super(`not connected to ${peer}`)
+    this.name = 'NotConnectedError'
+    this.peer = peer
+  }
+}
