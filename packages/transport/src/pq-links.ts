@@ -5,7 +5,7 @@
 import type { CryptoBackend } from '@saorsa-gossip/identity'
 import { AbortError, MemoryMetrics, silentLogger, toHex } from '@saorsa-gossip/types'
 import type { Logger, Metrics, PeerId, Signer, TypedEventEmitter, Verifier } from '@saorsa-gossip/types'
-import { FRAME_OVERHEAD_BYTES, FrameError, FrameOpener, FrameSealer } from './frames.js'
+import { FrameError, FrameOpener, FrameSealer, MAX_MESSAGES_PER_FRAME, maxFrameBodyBytes, MESSAGE_OVERHEAD_BYTES } from './frames.js'
 import { HandshakeError, HandshakeInitiator, HandshakeResponder, MAX_HANDSHAKE_MESSAGE_BYTES } from './handshake.js'
 import type { Session } from './handshake.js'
 import { FrameTooLargeError, PROTOCOLS } from './outer.js'
@@ -24,6 +24,9 @@ export interface PqLinksInit {
   queueBytes?: number
   /** Time allowed for the whole handshake, and for channel streams to arrive after it (default 10 s). */
   handshakeTimeoutMs?: number
+  /** Inbound handshakes allowed at once; more are refused as `handshake:busy` (default 64). Each costs
+   *  an X-Wing encapsulation and an ML-DSA signature, so this bounds the CPU a flood can take. */
+  maxPendingHandshakes?: number
   backend?: CryptoBackend
   metrics?: Metrics
   logger?: Logger
@@ -101,7 +104,9 @@ export class PqLinks {
   readonly #links = new Map<PeerId, Link>()
   /** Links by session (transcript hash), for attaching inbound channel streams. */
   readonly #bySession = new Map<string, Link>()
-  readonly #sessionWaiters = new Map<string, Array<(l: Link) => void>>()
+  /** Inbound handshakes in progress (bounded by `maxPendingHandshakes`). */
+  #handshaking = 0
+  readonly #maxHandshakes: number
   /** Sessions recently dropped (bounded), so their late channel streams are closed without blame. */
   readonly #retired = new Set<string>()
   #stopped = false
@@ -112,6 +117,7 @@ export class PqLinks {
     this.#queueFrames = init.queueFrames ?? 1024
     this.#queueBytes = init.queueBytes ?? 16 * 1024 * 1024
     this.#timeoutMs = init.handshakeTimeoutMs ?? 10_000
+    this.#maxHandshakes = init.maxPendingHandshakes ?? 64
     this.#backend = init.backend
     this.#metrics = init.metrics ?? new MemoryMetrics()
     this.#log = (init.logger ?? silentLogger).child({ component: 'saorsa:transport' })
@@ -192,6 +198,20 @@ export class PqLinks {
   }
 
   async #respond(conn: OuterConnection, hs: FrameStream): Promise<void> {
+    if (this.#handshaking >= this.#maxHandshakes) {
+      this.reject('handshake:busy', undefined, `${this.#handshaking} inbound handshakes in progress`)
+      hs.abort(new Error('too many handshakes in progress'))
+      return
+    }
+    this.#handshaking++
+    try {
+      await this.#respondInner(conn, hs)
+    } finally {
+      this.#handshaking--
+    }
+  }
+
+  async #respondInner(conn: OuterConnection, hs: FrameStream): Promise<void> {
     const resp = new HandshakeResponder(this.#params(conn))
     const it = hs.frames(MAX_HANDSHAKE_MESSAGE_BYTES)[Symbol.asyncIterator]()
     const { m4, session } = await withTimeout(
@@ -211,26 +231,34 @@ export class PqLinks {
     const channel = CHANNEL_OF[protocol]
     if (channel === undefined) throw new HandshakeError(`unknown protocol ${protocol}`, 'handshake:unexpected')
     // One reader per stream for its whole life: the session id, then the sealed frames.
-    const frames = stream.frames(this.#maxFrame[channel] + FRAME_OVERHEAD_BYTES)[Symbol.asyncIterator]()
-    const id = await withTimeout(nextFrame(frames, 'session id'), this.#timeoutMs, 'channel stream')
-    if (id.length !== 32) throw new HandshakeError('channel stream must start with a 32-byte session id', 'handshake:malformed')
+    const frames = stream.frames(maxFrameBodyBytes(this.#maxFrame[channel]))[Symbol.asyncIterator]()
+    let id: Uint8Array
+    try {
+      id = await withTimeout(nextFrame(frames, 'session id'), this.#timeoutMs, 'channel stream')
+    } catch (e) {
+      // A bad preamble costs the offender this stream only; other sessions on the connection live on.
+      this.reject(e instanceof HandshakeError && e.reason === 'handshake:timeout' ? 'channel:timeout' : 'channel:bad-preamble', undefined, String(e))
+      stream.abort(e instanceof Error ? e : new Error(String(e)))
+      return
+    }
+    if (id.length !== 32) {
+      this.reject('channel:bad-preamble', undefined, `session id of ${id.length} bytes`)
+      stream.abort(new Error('bad session id'))
+      return
+    }
     const key = toHex(id)
     if (this.#retired.has(key)) {
       stream.abort(new Error('session closed'))
       return
     }
-    const link =
-      this.#bySession.get(key) ??
-      (await withTimeout(
-        new Promise<Link>((resolve) => {
-          const ws = this.#sessionWaiters.get(key) ?? []
-          ws.push(resolve)
-          this.#sessionWaiters.set(key, ws)
-        }),
-        this.#timeoutMs,
-        'channel stream session'
-      ))
-    if (link.conn.id !== conn.id) throw new HandshakeError('channel stream on a connection other than its session', 'handshake:unexpected')
+    // The responder registers a session before it sends M4, and the initiator opens channel streams
+    // only after M4: a stream naming an unknown session is never a race, always a protocol error.
+    const link = this.#bySession.get(key)
+    if (link === undefined || link.conn.id !== conn.id) {
+      this.reject('channel:unknown-session', undefined, `${channel} stream names no session of this connection`)
+      stream.abort(new Error('unknown session'))
+      return
+    }
     this.#attach(link, channel, stream, frames)
   }
 
@@ -261,8 +289,6 @@ export class PqLinks {
     }
     this.#links.set(link.peer, link)
     this.#bySession.set(link.sessionKey, link)
-    for (const w of this.#sessionWaiters.get(link.sessionKey) ?? []) w(link)
-    this.#sessionWaiters.delete(link.sessionKey)
     for (const c of CHANNELS) void this.#writeLoop(link, c)
     if (initiator !== this.#c.identity.peerId) {
       // The initiator must open all channel streams promptly after the handshake.
@@ -287,7 +313,7 @@ export class PqLinks {
     link.streams.set(channel, stream)
     for (const w of link.streamWaiters.get(channel) ?? []) w(stream)
     link.streamWaiters.delete(channel)
-    void this.#readLoop(link, channel, frames ?? stream.frames(this.#maxFrame[channel] + FRAME_OVERHEAD_BYTES)[Symbol.asyncIterator]())
+    void this.#readLoop(link, channel, frames ?? stream.frames(maxFrameBodyBytes(this.#maxFrame[channel]))[Symbol.asyncIterator]())
   }
 
   #stream(link: Link, channel: Channel): Promise<FrameStream> {
@@ -307,10 +333,12 @@ export class PqLinks {
         const r = await frames.next()
         if (link.closed) return
         if (r.done === true) break
-        const bytes = opener.open(r.value)
-        this.#stats.framesReceived++
-        this.#stats.bytesReceived += bytes.length
-        this.#c.events.emit('message', { peer: link.peer, channel, bytes })
+        for (const bytes of opener.open(r.value)) {
+          this.#stats.framesReceived++
+          this.#stats.bytesReceived += bytes.length
+          this.#c.events.emit('message', { peer: link.peer, channel, bytes })
+          if (link.closed) return
+        }
       }
       this.#drop(link, `${channel} stream closed by peer`)
     } catch (e) {
@@ -327,10 +355,18 @@ export class PqLinks {
     try {
       const stream = await this.#stream(link, channel)
       while (!link.closed) {
-        const bytes = await queue.take()
-        await stream.write(sealer.seal(bytes))
-        this.#stats.framesSent++
-        this.#stats.bytesSent += bytes.length
+        const first = await queue.take()
+        // Let senders running in this same tick add to the burst (a few microtasks, no timer, so an
+        // idle link adds no latency), then seal what is queued as one frame within the channel's
+        // limit: one AEAD operation and one write for up to 64 messages (measured: 1 KiB messages
+        // over TCP went from 0.75x to ~1x of raw libp2p, over QUIC to ~2.5x; `npm run bench -- transport`).
+        for (let i = 0; i < 8 && queue.length < MAX_MESSAGES_PER_FRAME; i++) await undefined
+        const budget = this.#maxFrame[channel] - first.length - MESSAGE_OVERHEAD_BYTES * MAX_MESSAGES_PER_FRAME
+        const rest = budget > 0 ? queue.takeAvailable(MAX_MESSAGES_PER_FRAME - 1, budget) : []
+        const batch = rest.length === 0 ? [first] : [first, ...rest]
+        await stream.write(sealer.seal(batch))
+        this.#stats.framesSent += batch.length
+        for (const b of batch) this.#stats.bytesSent += b.length
       }
     } catch (e) {
       if (!(e instanceof QueueClosedError)) this.#drop(link, `write failed: ${e instanceof Error ? e.message : String(e)}`)
@@ -391,7 +427,13 @@ export class PqLinks {
   }
 
   stats(): TransportStats {
-    return { peers: this.peers().length, ...this.#stats, rejected: Object.fromEntries(this.#rejected) }
+    return {
+      peers: this.peers().length,
+      pendingHandshakes: this.#handshaking,
+      sessions: this.#bySession.size,
+      ...this.#stats,
+      rejected: Object.fromEntries(this.#rejected)
+    }
   }
 }
 

@@ -93,6 +93,34 @@ export class SendQueue {
     return frame
   }
 
+  /**
+   * Removes and returns, without waiting, up to `maxFrames` more frames totalling at most `maxBytes`
+   * (always at least the first frame available). Lets a writer coalesce a burst into one write.
+   */
+  takeAvailable(maxFrames: number, maxBytes: number): Uint8Array[] {
+    const out: Uint8Array[] = []
+    let bytes = 0
+    while (this.length > 0 && out.length < maxFrames) {
+      const next = this.#items[this.#head] as Uint8Array
+      if (out.length > 0 && bytes + next.length > maxBytes) break
+      this.#items[this.#head] = undefined as unknown as Uint8Array
+      this.#head++
+      this.#bytes -= next.length
+      bytes += next.length
+      out.push(next)
+    }
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items.splice(0, this.#head)
+      this.#head = 0
+    }
+    if (out.length > 0) {
+      const ws = this.#putWaiters
+      this.#putWaiters = []
+      for (const w of ws) w.resolve()
+    }
+    return out
+  }
+
   /** Drops queued frames and fails every waiter with `reason`. */
   close(reason: string): void {
     if (this.#closed !== undefined) return

@@ -73,6 +73,10 @@ export interface SendOptions {
 /** Counters a transport keeps (also exported as metrics). */
 export interface TransportStats {
   peers: number
+  /** Inbound handshakes in progress. */
+  pendingHandshakes: number
+  /** Live sessions (one per link; at most one link per peer once duplicates settle). */
+  sessions: number
   framesSent: number
   framesReceived: number
   bytesSent: number

@@ -2,7 +2,7 @@
 import { Identity } from '@saorsa-gossip/identity'
 import type { PeerId } from '@saorsa-gossip/types'
 import { afterEach, describe, expect, it } from 'vitest'
-import { CHANNELS, NotConnectedError } from '../src/index.js'
+import { CHANNELS, NotConnectedError, PROTOCOLS } from '../src/index.js'
 import type { Channel, MessageEvent, OuterConnection, PqLinksInit, Transport } from '../src/index.js'
 import { manualConnect } from './manual-peer.js'
 
@@ -48,7 +48,7 @@ async function counted(t: Transport, reason: string, n = 1): Promise<void> {
   }
 }
 
-export function transportCompliance(name: string, makeHarness: () => TransportHarness): void {
+export function transportCompliance(name: string, makeHarness: () => TransportHarness, opts: { randomStreams?: number } = {}): void {
   describe(`${name} compliance`, () => {
     let h: TransportHarness
     afterEach(async () => {
@@ -139,23 +139,23 @@ export function transportCompliance(name: string, makeHarness: () => TransportHa
 
       // Flipped ciphertext bit.
       let m = await manualConnect(await h.rawConnect(target), newIdentity())
-      const body = m.sealers.membership.seal(enc('hello'))
+      const body = m.sealers.membership.seal([enc('hello')])
       body[12] = (body[12]! ^ 1) & 0xff
       await m.streams.membership.write(body).catch(() => undefined) // the target may close first
       await counted(target, 'frame:auth')
 
       // Replayed frame.
       m = await manualConnect(await h.rawConnect(target), newIdentity())
-      const f = m.sealers.pubsub.seal(enc('once'))
+      const f = m.sealers.pubsub.seal([enc('once')])
       const delivered = collect(target, 1, (e) => dec(e.bytes) === 'once')
       await m.streams.pubsub.write(f)
       await delivered
       await m.streams.pubsub.write(f).catch(() => undefined)
       await counted(target, 'frame:replay')
 
-      // Oversized frame (limit 4096 + 24 on membership).
+      // Oversized frame (limit on membership: 4096 B of messages + 4 × 64 + 24).
       m = await manualConnect(await h.rawConnect(target), newIdentity())
-      await m.streams.membership.write(new Uint8Array(4096 + 25)).catch(() => undefined)
+      await m.streams.membership.write(new Uint8Array(4096 + 4 * 64 + 24 + 1)).catch(() => undefined)
       await counted(target, 'frame:oversize')
 
       // Random frames, each on a fresh authenticated link.
@@ -175,6 +175,37 @@ export function transportCompliance(name: string, makeHarness: () => TransportHa
       // Every hostile link was closed; the honest peer is still served.
       await echoOk('after')
       expect(target.peers()).toEqual([honest.peerId])
+    })
+
+    it(`${opts.randomStreams ?? 10_000} streams of random bytes are each rejected with a counted reason; state stays bounded`, async () => {
+      h = makeHarness()
+      const N = opts.randomStreams ?? 10_000
+      const { a: honest, b: target } = await pair()
+      const conn = await h.rawConnect(target)
+      const reasons = new Map<string, number>()
+      const off = target.on('peer:misbehaved', (d) => reasons.set(d.reason, (reasons.get(d.reason) ?? 0) + 1))
+      const rnd = (n: number) => globalThis.crypto.getRandomValues(new Uint8Array(n))
+      for (let i = 0; i < N; i++) {
+        const c = CHANNELS[i % 3] as Channel
+        const rejected = target.once('peer:misbehaved', () => true, { signal: AbortSignal.timeout(10_000) })
+        const s = await conn.openStream(PROTOCOLS[c])
+        // Random session ids (32 B) and random junk of other lengths.
+        await s.write(rnd(i % 2 === 0 ? 32 : (i * 7) % 90)).catch(() => undefined)
+        await rejected
+        s.abort(new Error('done'))
+      }
+      off()
+      expect([...reasons.values()].reduce((x, y) => x + y, 0)).toBe(N)
+      expect(reasons.get('channel:unknown-session')).toBe(N / 2)
+      expect(reasons.get('channel:bad-preamble')).toBe(N / 2)
+      // Nothing lingers, and the honest peer is still served.
+      const st = target.stats()
+      expect(st.sessions).toBe(1)
+      expect(st.pendingHandshakes).toBe(0)
+      expect(target.peers()).toEqual([honest.peerId])
+      const got = collect(honest, 1)
+      await target.send(honest.peerId, 'pubsub', enc('still here'))
+      expect(dec((await got)[0]!.bytes)).toBe('still here')
     })
 
     it('a stalled receiver does not delay delivery to other peers', async () => {
