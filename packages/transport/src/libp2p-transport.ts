@@ -64,7 +64,11 @@ class Libp2pOuter implements OuterConnection {
     this.outbound = connection.direction === 'outbound'
   }
   async openStream(protocol: ProtocolId, options: { signal?: AbortSignal } = {}): Promise<FrameStream> {
-    const s = await this.handle.newStream(this.connection, protocol, options.signal === undefined ? {} : { signal: options.signal })
+    // Our first write follows at once on every stream (M1, or the session id), so the protocol name
+    // travels with it instead of costing a round trip of its own (no gain on loopback; one RTT per
+    // stream on a real network).
+    const opts = { negotiateFully: false, ...(options.signal === undefined ? {} : { signal: options.signal }) }
+    const s = await this.handle.newStream(this.connection, protocol, opts)
     return frameStream(s)
   }
   async close(): Promise<void> {
