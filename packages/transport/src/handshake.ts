@@ -180,6 +180,14 @@ export class HandshakeInitiator {
   onM2(bytes: Uint8Array): Uint8Array {
     if (this.#state !== 'sent-m1' || this.#eph === undefined || this.#m1 === undefined) throw new HandshakeError('M2 out of order', 'handshake:unexpected')
     this.#state = 'failed'
+    try {
+      return this.#onM2(bytes, this.#eph, this.#m1)
+    } finally {
+      wipe(this.#eph.secretKey) // used once, whatever the outcome
+    }
+  }
+
+  #onM2(bytes: Uint8Array, eph: { publicKey: Uint8Array; secretKey: Uint8Array }, m1: Uint8Array): Uint8Array {
     const v = decode(bytes, 2, 7, 'handshake M2')
     const ct = field(() => expectBytes(v[2], 'ct', XWING_CT))
     const nonceR = field(() => expectBytes(v[3], 'nonceR', NONCE))
@@ -189,17 +197,15 @@ export class HandshakeInitiator {
       throw new HandshakeError(`peer proved identity ${peer}, expected ${this.#expected}`, 'handshake:peer-mismatch')
     }
     const m2Unsigned = encodeCbor([HANDSHAKE_VERSION, 2, ct, nonceR, SignatureAlgorithms[r.alg], r.pk])
-    const th2 = transcript2(this.#m1, m2Unsigned, this.#p.localTransportId, this.#p.remoteTransportId)
+    const th2 = transcript2(m1, m2Unsigned, this.#p.localTransportId, this.#p.remoteTransportId)
     if (!this.#p.verifier.verify(r.alg, r.pk, concatBytes(LABEL.responder, th2), r.sig)) {
       throw new HandshakeError('responder transcript signature does not verify', 'handshake:bad-signature')
     }
     let ss: Uint8Array
     try {
-      ss = xwingDecapsulate(ct, this.#eph.secretKey, this.#p.backend)
+      ss = xwingDecapsulate(ct, eph.secretKey, this.#p.backend)
     } catch (e) {
       throw new HandshakeError('X-Wing decapsulation failed', 'handshake:kem', { cause: e })
-    } finally {
-      wipe(this.#eph.secretKey)
     }
     const me = this.#p.identity
     const m3Unsigned = encodeCbor([HANDSHAKE_VERSION, 3, SignatureAlgorithms[me.algorithm], me.publicKey])
@@ -215,11 +221,22 @@ export class HandshakeInitiator {
     const p = this.#pending
     if (this.#state !== 'sent-m3' || p === undefined) throw new HandshakeError('M4 out of order', 'handshake:unexpected')
     this.#state = 'failed'
-    const v = decode(bytes, 4, 3, 'handshake M4')
-    const confirm = field(() => expectBytes(v[2], 'confirm', 32))
+    let confirm: Uint8Array
+    try {
+      confirm = field(() => expectBytes(decode(bytes, 4, 3, 'handshake M4')[2], 'confirm', 32))
+    } catch (e) {
+      wipe(p.ss)
+      throw e
+    }
     const s = schedule(p.ss, p.th3, true)
     wipe(p.ss)
-    if (!bytesEqual(confirm, s.confirm)) throw new HandshakeError('key confirmation mismatch', 'handshake:confirm')
+    if (!bytesEqual(confirm, s.confirm)) {
+      for (const c of CHANNELS) {
+        wipe(s.keys[c].send)
+        wipe(s.keys[c].recv)
+      }
+      throw new HandshakeError('key confirmation mismatch', 'handshake:confirm')
+    }
     this.#state = 'done'
     return { remotePeer: p.remote.peer, remoteAlgorithm: p.remote.alg, remotePublicKey: p.remote.pk, keys: s.keys, transcriptHash: p.th3 }
   }
@@ -265,16 +282,21 @@ export class HandshakeResponder {
     const p = this.#pending
     if (this.#state !== 'sent-m2' || p === undefined) throw new HandshakeError('M3 out of order', 'handshake:unexpected')
     this.#state = 'failed'
-    const v = decode(bytes, 3, 5, 'handshake M3')
-    const i = readIdentity(v[2], v[3], v[4])
-    const m3Unsigned = encodeCbor([HANDSHAKE_VERSION, 3, SignatureAlgorithms[i.alg], i.pk])
-    const th3 = transcript3(p.th2, p.sigR, m3Unsigned)
-    if (!this.#p.verifier.verify(i.alg, i.pk, concatBytes(LABEL.initiator, th3), i.sig)) {
+    let th3: Uint8Array
+    let i: { alg: SignatureAlgorithm; pk: Uint8Array; sig: Uint8Array }
+    let s: { confirm: Uint8Array; keys: Record<Channel, DirectionKeys> }
+    try {
+      const v = decode(bytes, 3, 5, 'handshake M3')
+      i = readIdentity(v[2], v[3], v[4])
+      const m3Unsigned = encodeCbor([HANDSHAKE_VERSION, 3, SignatureAlgorithms[i.alg], i.pk])
+      th3 = transcript3(p.th2, p.sigR, m3Unsigned)
+      if (!this.#p.verifier.verify(i.alg, i.pk, concatBytes(LABEL.initiator, th3), i.sig)) {
+        throw new HandshakeError('initiator transcript signature does not verify', 'handshake:bad-signature')
+      }
+      s = schedule(p.ss, th3, false)
+    } finally {
       wipe(p.ss)
-      throw new HandshakeError('initiator transcript signature does not verify', 'handshake:bad-signature')
     }
-    const s = schedule(p.ss, th3, false)
-    wipe(p.ss)
     this.#state = 'done'
     return {
       m4: encodeCbor([HANDSHAKE_VERSION, 4, s.confirm]),

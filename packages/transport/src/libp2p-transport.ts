@@ -118,10 +118,16 @@ export class Libp2pTransport extends TypedEventEmitter<TransportEvents> implemen
     if (i.dialTimeoutMs !== undefined) opts.dialTimeout = i.dialTimeoutMs
     const handle = await createLibp2pNode(opts)
     this.#handle = handle
+    this.#links.start()
     for (const protocol of Object.values(PROTOCOLS)) {
       await handle.handle(
         protocol,
         (stream: Stream, connection: Connection) => {
+          // A connection that closed before its first stream was handled never gets a map entry.
+          if (connection.status !== 'open') {
+            abortStream(stream, new Error('connection closing'))
+            return
+          }
           this.#links.onInboundStream(this.#outer(connection), protocol, frameStream(stream))
         },
         { runOnLimitedConnection: true, maxInboundStreams: protocol === PROTOCOLS.handshake ? 4 : 2 }
@@ -156,7 +162,24 @@ export class Libp2pTransport extends TypedEventEmitter<TransportEvents> implemen
     return this.#handle?.observedAddrs().map((o) => o.addr.toString()) ?? []
   }
 
+  /** Concurrent dials to one address share one handshake. */
+  readonly #dialing = new Map<string, Promise<PeerId>>()
+
   async dial(addr: string, options: DialOptions = {}): Promise<PeerId> {
+    const pending = this.#dialing.get(addr)
+    const p = pending ?? this.#dial(addr, options)
+    if (pending === undefined) {
+      this.#dialing.set(addr, p)
+      void p.catch(() => undefined).finally(() => this.#dialing.delete(addr))
+    }
+    const peer = await p
+    if (options.expectedPeer !== undefined && peer !== options.expectedPeer) {
+      throw new Error(`peer at ${addr} is ${peer}, expected ${options.expectedPeer}`)
+    }
+    return peer
+  }
+
+  async #dial(addr: string, options: DialOptions): Promise<PeerId> {
     const h = this.#handle
     if (h === undefined) throw new Error('transport not started')
     const conn = await h.dial(addr, options.signal === undefined ? {} : { signal: options.signal })

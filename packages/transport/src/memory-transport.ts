@@ -185,6 +185,7 @@ export class MemoryTransport extends TypedEventEmitter<TransportEvents> implemen
   async start(): Promise<void> {
     if (this.#started) return
     this.#started = true
+    this.#links.start()
     this.#net.register(this.#addr, this)
   }
 
@@ -204,7 +205,24 @@ export class MemoryTransport extends TypedEventEmitter<TransportEvents> implemen
     return this.listenAddrs()
   }
 
+  /** Concurrent dials to one address share one handshake. */
+  readonly #dialing = new Map<string, Promise<PeerId>>()
+
   async dial(addr: string, options: DialOptions = {}): Promise<PeerId> {
+    const pending = this.#dialing.get(addr)
+    const p = pending ?? this.#dial(addr, options)
+    if (pending === undefined) {
+      this.#dialing.set(addr, p)
+      void p.catch(() => undefined).finally(() => this.#dialing.delete(addr))
+    }
+    const peer = await p
+    if (options.expectedPeer !== undefined && peer !== options.expectedPeer) {
+      throw new Error(`peer at ${addr} is ${peer}, expected ${options.expectedPeer}`)
+    }
+    return peer
+  }
+
+  async #dial(addr: string, options: DialOptions): Promise<PeerId> {
     if (!this.#started) throw new Error('transport not started')
     const to = new TextEncoder().encode(addr)
     const existing = this.#links.peerOn(to)

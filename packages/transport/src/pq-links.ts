@@ -27,6 +27,8 @@ export interface PqLinksInit {
   /** Inbound handshakes allowed at once; more are refused as `handshake:busy` (default 64). Each costs
    *  an X-Wing encapsulation and an ML-DSA signature, so this bounds the CPU a flood can take. */
   maxPendingHandshakes?: number
+  /** Time an inbound handshake stream may stay silent before M1 (default 2 s). */
+  firstMessageTimeoutMs?: number
   backend?: CryptoBackend
   metrics?: Metrics
   logger?: Logger
@@ -104,9 +106,11 @@ export class PqLinks {
   readonly #links = new Map<PeerId, Link>()
   /** Links by session (transcript hash), for attaching inbound channel streams. */
   readonly #bySession = new Map<string, Link>()
-  /** Inbound handshakes in progress (bounded by `maxPendingHandshakes`). */
+  /** Inbound handshakes in progress (bounded by `maxPendingHandshakes`), and their connections. */
   #handshaking = 0
+  readonly #handshakingConns = new Set<string>()
   readonly #maxHandshakes: number
+  readonly #m1TimeoutMs: number
   /** Sessions recently dropped (bounded), so their late channel streams are closed without blame. */
   readonly #retired = new Set<string>()
   #stopped = false
@@ -118,6 +122,7 @@ export class PqLinks {
     this.#queueBytes = init.queueBytes ?? 16 * 1024 * 1024
     this.#timeoutMs = init.handshakeTimeoutMs ?? 10_000
     this.#maxHandshakes = init.maxPendingHandshakes ?? 64
+    this.#m1TimeoutMs = Math.min(this.#timeoutMs, init.firstMessageTimeoutMs ?? 2_000)
     this.#backend = init.backend
     this.#metrics = init.metrics ?? new MemoryMetrics()
     this.#log = (init.logger ?? silentLogger).child({ component: 'saorsa:transport' })
@@ -147,10 +152,12 @@ export class PqLinks {
 
   /** Runs the initiator side on a fresh outer connection; resolves to the authenticated peer. */
   async connect(conn: OuterConnection, options: { expectedPeer?: PeerId; signal?: AbortSignal } = {}): Promise<PeerId> {
+    if (this.#stopped) throw new AbortError('transport stopped')
     const init = new HandshakeInitiator(this.#params(conn), options.expectedPeer)
     let hs: FrameStream | undefined
+    let session: Session
     try {
-      const session = await withTimeout(
+      session = await withTimeout(
         (async () => {
           hs = await conn.openStream(PROTOCOLS.handshake, options.signal === undefined ? {} : { signal: options.signal })
           const it = hs.frames(MAX_HANDSHAKE_MESSAGE_BYTES)[Symbol.asyncIterator]()
@@ -162,25 +169,41 @@ export class PqLinks {
         'handshake',
         options.signal
       )
-      await hs?.close().catch(() => undefined)
-      const link = this.#register(conn, session, this.#c.identity.peerId)
-      // The initiator opens the channel streams; the first frame of each names the session.
-      await Promise.all(
-        CHANNELS.map(async (c) => {
-          const s = await conn.openStream(PROTOCOLS[c])
-          await s.write(session.transcriptHash)
-          this.#attach(link, c, s)
-        })
-      )
-      return session.remotePeer
     } catch (e) {
       hs?.abort(e instanceof Error ? e : new Error(String(e)))
-      if (e instanceof HandshakeError) {
-        this.reject(e.reason, undefined, e.message)
-        await conn.close().catch(() => undefined)
-      }
+      if (e instanceof HandshakeError) this.reject(e.reason, undefined, e.message)
+      // The connection was dialed for this handshake: close it unless a live link shares it.
+      this.#closeIfUnused(conn)
       throw e
     }
+    await hs?.close().catch(() => undefined)
+    const link = this.#register(conn, session, this.#c.identity.peerId)
+    if (link.closed) return session.remotePeer // lost the duplicate tie-break: the peer is reached by the other link
+    try {
+      // The initiator opens the channel streams; the first frame of each names the session.
+      await withTimeout(
+        Promise.all(
+          CHANNELS.map(async (c) => {
+            const s = await conn.openStream(PROTOCOLS[c])
+            await s.write(session.transcriptHash)
+            this.#attach(link, c, s)
+          })
+        ),
+        this.#timeoutMs,
+        'channel streams',
+        options.signal
+      )
+    } catch (e) {
+      this.#drop(link, `channel streams failed: ${e instanceof Error ? e.message : String(e)}`)
+      throw e
+    }
+    return session.remotePeer
+  }
+
+  /** Closes `conn` unless a live session uses it (libp2p shares one connection between links). */
+  #closeIfUnused(conn: OuterConnection): void {
+    for (const l of this.#bySession.values()) if (l.conn.id === conn.id) return
+    void conn.close().catch(() => undefined)
   }
 
   /** Entry point for every inbound stream on one of our protocols. Never throws. */
@@ -190,7 +213,8 @@ export class PqLinks {
       stream.abort(e instanceof Error ? e : new Error(String(e)))
       if (e instanceof HandshakeError) {
         this.reject(e.reason, undefined, e.message)
-        void conn.close().catch(() => undefined)
+        // Other links on this connection are unaffected (SPEC §5.5).
+        this.#closeIfUnused(conn)
       } else {
         this.#log.debug({ err: String(e), protocol }, 'inbound stream failed')
       }
@@ -198,30 +222,48 @@ export class PqLinks {
   }
 
   async #respond(conn: OuterConnection, hs: FrameStream): Promise<void> {
-    if (this.#handshaking >= this.#maxHandshakes) {
+    if (this.#stopped) {
+      hs.abort(new Error('transport stopped'))
+      return
+    }
+    // Admission: one inbound handshake at a time per connection, and a global cap. A slot is held
+    // only while the handshake is live, and M1 must come within `m1TimeoutMs`, so idle streams cannot
+    // camp on the slots.
+    if (this.#handshaking >= this.#maxHandshakes || this.#handshakingConns.has(conn.id)) {
       this.reject('handshake:busy', undefined, `${this.#handshaking} inbound handshakes in progress`)
-      hs.abort(new Error('too many handshakes in progress'))
+      hs.abort(new Error('handshake refused: busy'))
       return
     }
     this.#handshaking++
+    this.#handshakingConns.add(conn.id)
     try {
       await this.#respondInner(conn, hs)
     } finally {
       this.#handshaking--
+      this.#handshakingConns.delete(conn.id)
     }
   }
 
   async #respondInner(conn: OuterConnection, hs: FrameStream): Promise<void> {
     const resp = new HandshakeResponder(this.#params(conn))
     const it = hs.frames(MAX_HANDSHAKE_MESSAGE_BYTES)[Symbol.asyncIterator]()
+    const m1 = await withTimeout(nextFrame(it, 'handshake M1'), this.#m1TimeoutMs, 'handshake M1')
     const { m4, session } = await withTimeout(
       (async () => {
-        await hs.write(resp.onM1(await nextFrame(it, 'handshake M1')))
+        await hs.write(resp.onM1(m1))
         return resp.onM3(await nextFrame(it, 'handshake M3'))
       })(),
       this.#timeoutMs,
       'handshake'
     )
+    // One outer connection speaks for one identity: a second PQ identity on the same connection is a
+    // Sybil attempt (each costs the attacker nothing but a fresh key), not a second peer.
+    for (const l of this.#bySession.values()) {
+      if (l.conn.id === conn.id && l.peer !== session.remotePeer) {
+        throw new HandshakeError(`connection already carries ${l.peer}; refusing ${session.remotePeer}`, 'handshake:identity-switch')
+      }
+    }
+    if (this.#stopped) throw new AbortError('transport stopped')
     this.#register(conn, session, session.remotePeer)
     await hs.write(m4)
     await hs.close().catch(() => undefined)
@@ -282,10 +324,13 @@ export class PqLinks {
       // same side initiated both, else the one initiated by the lower PeerId.
       const keepNew = old.initiator === link.initiator || link.initiator < old.initiator
       if (!keepNew) {
-        this.#drop(link, 'duplicate link', false)
+        this.#drop(link, 'duplicate link')
         return link
       }
-      this.#drop(old, 'replaced by a newer link', false)
+      // Register the new link first, so dropping the old one keeps a connection they share.
+      this.#links.set(link.peer, link)
+      this.#bySession.set(link.sessionKey, link)
+      this.#drop(old, 'replaced by a newer link')
     }
     this.#links.set(link.peer, link)
     this.#bySession.set(link.sessionKey, link)
@@ -419,6 +464,11 @@ export class PqLinks {
     if (closeConn && !shared) void link.conn.close().catch(() => undefined)
     this.#log.debug({ peer: link.peer, reason }, 'link down')
     if (link.announced) this.#c.events.emit('peer:disconnect', { peer: link.peer, reason })
+  }
+
+  /** Accepts links again after `stop()`. */
+  start(): void {
+    this.#stopped = false
   }
 
   stop(): void {

@@ -55,9 +55,14 @@ export class SendQueue {
           this.#putWaiters = this.#putWaiters.filter((x) => x !== w)
           reject(new AbortError('send aborted while the peer queue was full', { cause: signal?.reason }))
         }
+        // Whichever way the wait ends, the listener leaves the caller's (possibly long-lived) signal.
         w.resolve = () => {
           signal?.removeEventListener('abort', onAbort)
           resolve()
+        }
+        w.reject = (e) => {
+          signal?.removeEventListener('abort', onAbort)
+          reject(e)
         }
         signal?.addEventListener('abort', onAbort, { once: true })
         this.#putWaiters.push(w)
@@ -94,15 +99,15 @@ export class SendQueue {
   }
 
   /**
-   * Removes and returns, without waiting, up to `maxFrames` more frames totalling at most `maxBytes`
-   * (always at least the first frame available). Lets a writer coalesce a burst into one write.
+   * Removes and returns, without waiting, up to `maxFrames` frames totalling at most `maxBytes`, in
+   * order (stopping at the first that does not fit). Lets a writer coalesce a burst into one write.
    */
   takeAvailable(maxFrames: number, maxBytes: number): Uint8Array[] {
     const out: Uint8Array[] = []
     let bytes = 0
     while (this.length > 0 && out.length < maxFrames) {
       const next = this.#items[this.#head] as Uint8Array
-      if (out.length > 0 && bytes + next.length > maxBytes) break
+      if (bytes + next.length > maxBytes) break
       this.#items[this.#head] = undefined as unknown as Uint8Array
       this.#head++
       this.#bytes -= next.length

@@ -162,10 +162,11 @@ export function transportCompliance(name: string, makeHarness: () => TransportHa
       const before = Object.values(target.stats().rejected).reduce((x, y) => x + y, 0)
       const N = 12
       for (let i = 0; i < N; i++) {
-        m = await manualConnect(await h.rawConnect(target), newIdentity())
+        const mid = newIdentity()
+        m = await manualConnect(await h.rawConnect(target), mid)
         const junk = globalThis.crypto.getRandomValues(new Uint8Array(24 + (i * 37) % 200))
         const c: Channel = CHANNELS[i % 3] as Channel
-        const rejected = target.once('peer:misbehaved', (d) => d.peer === m.session.remotePeer || d.peer !== undefined, { signal: AbortSignal.timeout(10_000) })
+        const rejected = target.once('peer:misbehaved', (d) => d.peer === mid.peerId, { signal: AbortSignal.timeout(10_000) })
         await m.streams[c].write(junk).catch(() => undefined)
         await rejected
       }
@@ -206,6 +207,55 @@ export function transportCompliance(name: string, makeHarness: () => TransportHa
       const got = collect(honest, 1)
       await target.send(honest.peerId, 'pubsub', enc('still here'))
       expect(dec((await got)[0]!.bytes)).toBe('still here')
+    })
+
+    it('never seals a burst beyond the channel limit (two messages of 0.6 × limit each)', async () => {
+      h = makeHarness()
+      const { a, b } = await pair({ maxFrameBytes: { membership: 10_000 } })
+      const got = collect(b, 4, (m) => m.channel === 'membership')
+      await Promise.all([0, 1, 2, 3].map((i) => a.send(b.peerId, 'membership', new Uint8Array(6_000).fill(i))))
+      expect((await got).map((m) => [m.bytes.length, m.bytes[0]])).toEqual([[6000, 0], [6000, 1], [6000, 2], [6000, 3]])
+      expect(b.stats().rejected).toEqual({})
+    })
+
+    it('merges concurrent dials to one address, and works again after stop() and start()', async () => {
+      h = makeHarness()
+      const a = await h.create(newIdentity())
+      const b = await h.create(newIdentity())
+      let connects = 0
+      b.on('peer:connect', () => connects++)
+      const addr = b.listenAddrs()[0] as string
+      const peers = await Promise.all([a.dial(addr), a.dial(addr), a.dial(addr)])
+      expect(new Set(peers)).toEqual(new Set([b.peerId]))
+      expect(connects).toBe(1)
+      await a.stop()
+      await a.start()
+      expect(a.peers()).toEqual([])
+      expect(await a.dial(b.listenAddrs()[0] as string)).toBe(b.peerId)
+      const got = collect(b, 1)
+      await a.send(b.peerId, 'pubsub', enc('after restart'))
+      expect(dec((await got)[0]!.bytes)).toBe('after restart')
+    })
+
+    it('refuses a second identity on one connection, and idle handshake streams cannot camp on slots', async () => {
+      h = makeHarness()
+      const target = await h.create(newIdentity(), { firstMessageTimeoutMs: 300 })
+      const conn = await h.rawConnect(target)
+      const firstId = newIdentity()
+      const up = target.once('peer:connect', (d) => d.peer === firstId.peerId, { signal: AbortSignal.timeout(10_000) })
+      await manualConnect(conn, firstId)
+      await up
+      expect(target.peers()).toEqual([firstId.peerId])
+      // A second, different identity on the same outer connection.
+      await manualConnect(conn, newIdentity()).catch(() => undefined)
+      await counted(target, 'handshake:identity-switch')
+      expect(target.peers()).toEqual([firstId.peerId])
+      // Silent handshake streams are dropped after firstMessageTimeoutMs; an honest dial still works.
+      const idle = await h.rawConnect(target)
+      await idle.openStream(PROTOCOLS.handshake)
+      await counted(target, 'handshake:timeout')
+      const honest = await h.create(newIdentity())
+      expect(await honest.dial(target.listenAddrs()[0] as string)).toBe(target.peerId)
     })
 
     it('a stalled receiver does not delay delivery to other peers', async () => {
