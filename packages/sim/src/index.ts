@@ -1,0 +1,6 @@
+// @saorsa-gossip/sim — the only barrel of the (private) simulator package.
+export { EventQueue } from './event-queue.js'
+export { Simulator } from './simulator.js'
+export type { SimOptions, SimProtocol, SimStats } from './simulator.js'
+export { buildNetwork, detectionScenario, failureScenario, measure, membershipScenario, SCENARIOS } from './scenarios.js'
+export type { MembershipSim, ScenarioOptions } from './scenarios.js'
