@@ -90,6 +90,8 @@ export type HyParViewInput =
   | { readonly type: 'peer-failed'; readonly peer: PeerId }
   /** Schedules the first shuffle and repair timers (idempotent). */
   | { readonly type: 'start' }
+  /** Leave the overlay: DISCONNECT(alive = false) to every active peer, then forget the views. */
+  | { readonly type: 'leave' }
 
 export type HyParViewCommand = Command<HyParViewMessage, HyParViewTimer>
 
@@ -191,6 +193,7 @@ export class HyParView {
     const out: Out = []
     switch (event.type) {
       case 'start': this.onStart(out); break
+      case 'leave': this.onLeave(out); break
       case 'join': this.onJoinRequest(event.contact, out); break
       case 'peer-failed': this.onPeerFailed(event.peer, true, out); break
       case 'send-failed': this.onSendFailed(event.peer, out); break
@@ -212,6 +215,17 @@ export class HyParView {
   }
 
   /** "To join the overlay, n sends a Join request to c." The contact also goes to the passive view, so a lost JOIN is retried by repair. */
+  /** A clean departure, so neighbours drop us at once instead of waiting for SWIM's verdict. */
+  private onLeave(out: Out): void {
+    for (const peer of [...this.active.values()]) {
+      out.push({ type: 'send', to: peer, msg: { type: 'disconnect', alive: false } })
+      this.removeActive(peer.id, false, out)
+    }
+    this.passive.clear()
+    this.pending.clear()
+    this.started = false
+  }
+
   private onJoinRequest(contact: PeerInfo, out: Out): void {
     if (!isPeerInfo(contact) || contact.id === this.me.id) return
     this.gone.delete(contact.id)

@@ -14,7 +14,7 @@ export type MembershipMessage = { readonly p: 'hv'; readonly m: HyParViewMessage
 /** A membership timer. */
 export type MembershipTimer = { readonly p: 'hv'; readonly t: HyParViewTimer } | { readonly p: 'swim'; readonly t: SwimTimer }
 /** Inputs beyond the common ones: start the timers, or join through a contact. */
-export type MembershipControl = { readonly type: 'start' } | { readonly type: 'join'; readonly contact: PeerInfo }
+export type MembershipControl = { readonly type: 'start' } | { readonly type: 'join'; readonly contact: PeerInfo } | { readonly type: 'leave' }
 export type MembershipInput = InputEvent<MembershipMessage, MembershipTimer> | MembershipControl
 export type MembershipCommand = Command<MembershipMessage, MembershipTimer>
 
@@ -53,6 +53,9 @@ export class MembershipCore {
         break
       case 'join':
         this.#hv({ type: 'join', contact: event.contact }, now, out)
+        break
+      case 'leave':
+        this.#hv({ type: 'leave' }, now, out)
         break
       case 'message':
         if (event.msg.p === 'hv') this.#hv({ type: 'message', from: event.from, msg: event.msg.m }, now, out)

@@ -1,0 +1,171 @@
+// DefaultMembership: drives MembershipCore (HyParView + SWIM) over a Transport with real timers.
+// The driver knows nothing of the protocols: it decodes frames on the `membership` channel, hands
+// them to the core with the current time, and carries out the commands that come back.
+import { InvalidMessageError, MemoryMetrics, silentLogger, TypedEventEmitter } from '@saorsa-gossip/types'
+import type { Clock, Logger, Metrics, PeerId, Rng } from '@saorsa-gossip/types'
+import { createSeededRng, systemClock } from '@saorsa-gossip/types'
+import type { Transport } from '@saorsa-gossip/transport'
+import { decodeMembershipMessage, encodeMembershipMessage } from './codec.js'
+import type { Membership, MembershipEvents } from './membership.js'
+import { MembershipCore } from './proto/membership.js'
+import type { MembershipCommand, MembershipConfig, MembershipInput } from './proto/membership.js'
+import type { PeerInfo } from './proto/types.js'
+
+/** What DefaultMembership needs. */
+export interface DefaultMembershipComponents {
+  transport: Transport
+  clock?: Clock
+  logger?: Logger
+  metrics?: Metrics
+}
+
+/** Settings (all optional). */
+export interface DefaultMembershipInit {
+  /** Protocol settings (see MembershipCore). */
+  config?: MembershipConfig
+  /** Seed of the protocol RNG (default: random). Protocol decisions only, never keys. */
+  seed?: number
+}
+
+export class DefaultMembership extends TypedEventEmitter<MembershipEvents> implements Membership {
+  readonly #transport: Transport
+  readonly #clock: Clock
+  readonly #log: Logger
+  readonly #metrics: Metrics
+  readonly #init: DefaultMembershipInit
+  #core: MembershipCore | undefined
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>()
+  #offs: Array<() => void> = []
+
+  constructor(components: DefaultMembershipComponents, init: DefaultMembershipInit = {}) {
+    super()
+    this.#transport = components.transport
+    this.#clock = components.clock ?? systemClock
+    this.#log = (components.logger ?? silentLogger).child({ component: 'saorsa:membership' })
+    this.#metrics = components.metrics ?? new MemoryMetrics()
+    this.#init = init
+  }
+
+  activeView(): PeerInfo[] {
+    return this.#core?.activeView() ?? []
+  }
+
+  passiveView(): PeerInfo[] {
+    return this.#core?.passiveView() ?? []
+  }
+
+  async start(): Promise<void> {
+    if (this.#core !== undefined) return
+    const t = this.#transport
+    const me: PeerInfo = { id: t.peerId, addrs: t.listenAddrs() }
+    const rng: Rng = createSeededRng(this.#init.seed ?? globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!)
+    this.#core = new MembershipCore(me, this.#init.config ?? {}, rng)
+    this.#offs.push(
+      t.on('message', ({ peer, channel, bytes }) => {
+        if (channel !== 'membership') return
+        let msg
+        try {
+          msg = decodeMembershipMessage(bytes)
+        } catch (e) {
+          if (!(e instanceof InvalidMessageError)) throw e
+          this.#metrics.increment('saorsa_membership_invalid_total', 1, { reason: e.reason })
+          this.#log.debug({ peer, reason: e.reason }, 'invalid membership message')
+          return
+        }
+        // The transport authenticated `peer`; its addresses are what the core already knows, if any.
+        this.#input({ type: 'message', from: this.#infoOf(peer), msg })
+      }),
+      t.on('peer:disconnect', ({ peer }) => this.#input({ type: 'link-down', peer }))
+    )
+    this.#input({ type: 'start' })
+  }
+
+  async stop(): Promise<void> {
+    const core = this.#core
+    if (core === undefined) return
+    this.#input({ type: 'leave' })
+    this.#core = undefined
+    for (const off of this.#offs) off()
+    this.#offs = []
+    for (const t of this.#timers) clearTimeout(t)
+    this.#timers.clear()
+  }
+
+  async join(bootstrapAddrs: readonly string[], options: { signal?: AbortSignal } = {}): Promise<PeerId[]> {
+    if (this.#core === undefined) throw new Error('membership not started')
+    const reached: PeerId[] = []
+    const errors: string[] = []
+    for (const addr of bootstrapAddrs) {
+      try {
+        const peer = await this.#transport.dial(addr, options.signal === undefined ? {} : { signal: options.signal })
+        this.#input({ type: 'join', contact: { id: peer, addrs: [addr] } })
+        reached.push(peer)
+        break
+      } catch (e) {
+        errors.push(`${addr}: ${e instanceof Error ? e.message : String(e)}`)
+      }
+    }
+    if (reached.length === 0) throw new Error(`could not reach any bootstrap address (${errors.join('; ') || 'none given'})`)
+    return reached
+  }
+
+  #infoOf(id: PeerId): PeerInfo {
+    const core = this.#core
+    if (core !== undefined) {
+      for (const p of core.activeView()) if (p.id === id) return p
+      for (const p of core.passiveView()) if (p.id === id) return p
+    }
+    return { id, addrs: [] }
+  }
+
+  #input(event: MembershipInput): void {
+    const core = this.#core
+    if (core === undefined) return
+    this.#apply(core.handle(event, this.#clock.now()))
+  }
+
+  #apply(cmds: MembershipCommand[]): void {
+    for (const c of cmds) {
+      switch (c.type) {
+        case 'send':
+          void this.#send(c.to, encodeMembershipMessage(c.msg))
+          break
+        case 'schedule': {
+          const t = setTimeout(() => {
+            this.#timers.delete(t)
+            this.#input({ type: 'timer', timer: c.timer })
+          }, c.after)
+          ;(t as { unref?: () => void }).unref?.()
+          this.#timers.add(t)
+          break
+        }
+        case 'disconnect':
+          // SWIM still probes passive peers: keep their links; close the rest.
+          if (!this.passiveView().some((p) => p.id === c.peer)) void this.#transport.disconnect(c.peer)
+          break
+        case 'emit': {
+          const e = c.event
+          if (e.type === 'neighbor:up') this.emit('neighbor:up', { peer: e.peer })
+          else if (e.type === 'neighbor:down') this.emit('neighbor:down', { peer: e.peer })
+          else this.emit(e.type, { peer: e.peer, incarnation: e.incarnation })
+          break
+        }
+      }
+    }
+  }
+
+  async #send(to: PeerInfo, bytes: Uint8Array): Promise<void> {
+    const t = this.#transport
+    try {
+      if (!t.peers().includes(to.id)) {
+        const addr = to.addrs[0]
+        if (addr === undefined) throw new Error('no address')
+        await t.dial(addr, { expectedPeer: to.id })
+      }
+      await t.send(to.id, 'membership', bytes)
+    } catch (e) {
+      this.#log.debug({ peer: to.id, err: e instanceof Error ? e.message : String(e) }, 'send failed')
+      this.#input({ type: 'send-failed', peer: to.id })
+    }
+  }
+}
