@@ -170,8 +170,20 @@ describe('onNeighbor', () => {
     expect(hv.handle(msg(P[4]!, neighbor('low')), 0)).toEqual([up(P[4]!), send(P[4]!, reply(true))])
   })
 
-  it('low at the max is refused; the requester is kept as passive and the link closed', () => {
+  it('low at the max but above the target is accepted by dropping a random neighbour to passive', () => {
     const hv = core({ active: [1, 2, 3, 4], config: { activeViewSize: 3, activeViewMax: 4 } })
+    const out = hv.handle(msg(P[5]!, neighbor('low')), 0)
+    const victim = out.find((c) => c.type === 'emit' && c.event.type === 'neighbor:down')
+    const vid = victim !== undefined && victim.type === 'emit' && victim.event.type === 'neighbor:down' ? victim.event.peer : undefined
+    const v = P.find((p) => p?.id === vid)!
+    expect([1, 2, 3, 4].map((i) => P[i]!.id)).toContain(v.id)
+    expect(out).toEqual([down(v), send(v, disconnect(true)), close(v), up(P[5]!), send(P[5]!, reply(true))])
+    expect(hv.activeView()).toHaveLength(4)
+    expect(ids(hv.passiveView())).toEqual([v.id])
+  })
+
+  it('low when the view is at a max equal to the target is refused; the requester is kept as passive', () => {
+    const hv = core({ active: [1, 2, 3, 4], config: { activeViewSize: 4, activeViewMax: 4 } })
     expect(hv.handle(msg(P[5]!, neighbor('low')), 0)).toEqual([send(P[5]!, reply(false)), close(P[5]!)])
     expect(hv.isActive(P[5]!.id)).toBe(false)
     expect(ids(hv.passiveView())).toEqual([P[5]!.id])

@@ -13,7 +13,7 @@ export interface ScenarioOptions {
   fail?: number
   /** Message loss probability, default 0 (`detection` uses it during its measurement). */
   loss?: number
-  /** Virtual warm-up before measuring, ms (default: the join phase, ≤ 20 s, plus 70 s). */
+  /** Virtual warm-up before measuring, ms (default: the join phase, ≤ 20 s, plus 40 s). */
   warmupMs?: number
 }
 
@@ -37,7 +37,7 @@ export function buildNetwork(opts: ScenarioOptions): { sim: MembershipSim; joine
 }
 
 /** Virtual time after the last join before figures are taken (views converge into [target, max]). */
-export const WARMUP_AFTER_JOINS_MS = 70_000
+export const WARMUP_AFTER_JOINS_MS = 40_000
 
 const core = (sim: MembershipSim, i: number): MembershipCore => sim.node(i) as unknown as MembershipCore
 
