@@ -55,9 +55,10 @@ function hvBody(m: HyParViewMessage): CborValue[] {
   }
 }
 
-function swimBody(m: SwimMessage): CborValue[] {
+function swimBody(m: SwimMessage, active: boolean): CborValue[] {
   switch (m.type) {
     case 'ping':
+      return [m.seq, m.updates.map(update), active]
     case 'ack':
       return [m.seq, m.updates.map(update)]
     case 'ping-req':
@@ -70,7 +71,7 @@ function swimBody(m: SwimMessage): CborValue[] {
 /** Wire bytes of a membership message. */
 export function encodeMembershipMessage(msg: MembershipMessage): Uint8Array {
   if (msg.p === 'hv') return encodeCbor([MEMBERSHIP_WIRE_VERSION, 0, HV.indexOf(msg.m.type), ...hvBody(msg.m)])
-  return encodeCbor([MEMBERSHIP_WIRE_VERSION, 1, SW.indexOf(msg.m.type), ...swimBody(msg.m)])
+  return encodeCbor([MEMBERSHIP_WIRE_VERSION, 1, SW.indexOf(msg.m.type), ...swimBody(msg.m, msg.active === true)])
 }
 
 function readPeer(v: unknown, field: string): PeerInfo {
@@ -133,10 +134,13 @@ export function decodeMembershipMessage(bytes: Uint8Array): MembershipMessage {
     }
   } else {
     switch (SW[type]) {
-      case 'ping':
+      case 'ping': {
+        const [seq, ups, active] = n(3)
+        return { p: 'swim', m: { type: 'ping', seq: expectUint(seq, 'seq', 0xffff_ffff), updates: readUpdates(ups) }, active: bool(active, 'active') }
+      }
       case 'ack': {
         const [seq, ups] = n(2)
-        return { p: 'swim', m: { type: SW[type] as 'ping' | 'ack', seq: expectUint(seq, 'seq', 0xffff_ffff), updates: readUpdates(ups) } }
+        return { p: 'swim', m: { type: 'ack', seq: expectUint(seq, 'seq', 0xffff_ffff), updates: readUpdates(ups) } }
       }
       case 'ping-req': {
         const [seq, target, ups] = n(3)

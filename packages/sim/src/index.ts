@@ -2,5 +2,5 @@
 export { EventQueue } from './event-queue.js'
 export { Simulator } from './simulator.js'
 export type { SimOptions, SimProtocol, SimStats } from './simulator.js'
-export { buildNetwork, detectionScenario, failureScenario, measure, membershipScenario, SCENARIOS } from './scenarios.js'
+export { buildNetwork, churnScenario, detectionScenario, failureScenario, measure, membershipScenario, SCENARIOS } from './scenarios.js'
 export type { MembershipSim, ScenarioOptions } from './scenarios.js'

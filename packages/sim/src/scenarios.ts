@@ -273,7 +273,54 @@ export function detectionScenario(opts: ScenarioOptions): Record<string, unknown
   }
 }
 
+/**
+ * `churn`: after warm-up, every virtual second one random live node crashes silently and one crashed
+ * node restarts with fresh state and rejoins through a random live node, for 120 virtual seconds;
+ * then 30 s to settle. Reports the worst connectivity seen each second and the final figures.
+ */
+export function churnScenario(opts: ScenarioOptions): Record<string, unknown> {
+  const t0 = performance.now()
+  const { sim, joinedBy } = buildNetwork(opts)
+  const warm = opts.warmupMs ?? joinedBy + WARMUP_AFTER_JOINS_MS
+  sim.runUntil(warm)
+  sim.setLoss(opts.loss ?? 0)
+  const crashed: number[] = []
+  let worstConnected = 1
+  let worstIsolated = 0
+  const churnSeconds = 120
+  for (let t = 1; t <= churnSeconds; t++) {
+    const liveNodes = Array.from({ length: sim.size }, (_, i) => i).filter((i) => sim.isAlive(i))
+    const victim = liveNodes[sim.rng.int(liveNodes.length)] as number
+    sim.crash(victim)
+    crashed.push(victim)
+    if (crashed.length > 1) {
+      const back = crashed.splice(sim.rng.int(crashed.length - 1), 1)[0] as number
+      sim.restart(back)
+      const contacts = liveNodes.filter((i) => i !== victim && i !== back)
+      sim.input(back, { type: 'start' })
+      sim.input(back, { type: 'join', contact: sim.infos[contacts[sim.rng.int(contacts.length)] as number]! })
+    }
+    sim.runUntil(warm + t * 1000)
+    const m = measure(sim)
+    worstConnected = Math.min(worstConnected, m.connected)
+    worstIsolated = Math.max(worstIsolated, m.isolated)
+  }
+  sim.runUntil(warm + (churnSeconds + 30) * 1000)
+  return {
+    scenario: 'churn',
+    nodes: opts.nodes,
+    seed: opts.seed,
+    loss: opts.loss ?? 0,
+    churnSeconds,
+    worstConnected,
+    worstIsolated,
+    ...measure(sim),
+    wallMs: Math.round(performance.now() - t0)
+  }
+}
+
 export const SCENARIOS = {
+  churn: churnScenario,
   membership: membershipScenario,
   failure: failureScenario,
   detection: detectionScenario

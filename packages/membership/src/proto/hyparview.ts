@@ -216,6 +216,11 @@ export class HyParView {
 
   /** "To join the overlay, n sends a Join request to c." The contact also goes to the passive view, so a lost JOIN is retried by repair. */
   /** A clean departure, so neighbours drop us at once instead of waiting for SWIM's verdict. */
+  /** True while a NEIGHBOR request to `id` awaits its reply. */
+  isPending(id: PeerId): boolean {
+    return this.pending.has(id)
+  }
+
   private onLeave(out: Out): void {
     for (const peer of [...this.active.values()]) {
       out.push({ type: 'send', to: peer, msg: { type: 'disconnect', alive: false } })

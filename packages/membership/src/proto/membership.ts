@@ -10,7 +10,11 @@ import type { SwimConfig, SwimMessage, SwimTimer } from './swim.js'
 import type { Command, InputEvent, MembershipEvent, PeerInfo } from './types.js'
 
 /** A membership message on the wire: which protocol, and its message. */
-export type MembershipMessage = { readonly p: 'hv'; readonly m: HyParViewMessage } | { readonly p: 'swim'; readonly m: SwimMessage }
+export type MembershipMessage =
+  | { readonly p: 'hv'; readonly m: HyParViewMessage }
+  /** `active` (on pings): the sender holds the receiver in its active view — the receiver uses it to
+   *  repair asymmetric views (e.g. after a silent crash and restart, see #checkSymmetry). */
+  | { readonly p: 'swim'; readonly m: SwimMessage; readonly active?: boolean }
 /** A membership timer. */
 export type MembershipTimer = { readonly p: 'hv'; readonly t: HyParViewTimer } | { readonly p: 'swim'; readonly t: SwimTimer }
 /** Inputs beyond the common ones: start the timers, or join through a contact. */
@@ -59,7 +63,10 @@ export class MembershipCore {
         break
       case 'message':
         if (event.msg.p === 'hv') this.#hv({ type: 'message', from: event.from, msg: event.msg.m }, now, out)
-        else if (event.msg.p === 'swim') this.#swim({ type: 'message', from: event.from, msg: event.msg.m }, now, out)
+        else if (event.msg.p === 'swim') {
+          this.#checkSymmetry(event.from, event.msg, now, out)
+          this.#swim({ type: 'message', from: event.from, msg: event.msg.m }, now, out)
+        }
         break
       case 'timer':
         if (event.timer.p === 'hv') this.#hv({ type: 'timer', timer: event.timer.t }, now, out)
@@ -113,12 +120,29 @@ export class MembershipCore {
     for (const f of follow) this.#swim(f, now, out)
   }
 
+  /**
+   * Active views must be symmetric. A peer that pings us as its active neighbour while we do not hold it
+   * (it missed our DISCONNECT, or we restarted with fresh state after a silent crash, which nothing
+   * reports) is told so with DISCONNECT(alive), and drops us. Unless a neighbour request with it is in
+   * flight, in which case the views are about to agree.
+   */
+  #checkSymmetry(from: PeerInfo, msg: MembershipMessage, now: number, out: MembershipCommand[]): void {
+    if (msg.p !== 'swim' || msg.m.type !== 'ping' || msg.active !== true) return
+    if (this.hv.isActive(from.id) || this.hv.isPending(from.id)) return
+    void now
+    out.push({ type: 'send', to: from, msg: { p: 'hv', m: { type: 'disconnect', alive: true } } })
+  }
+
   #swim(event: Parameters<Swim['handle']>[0], now: number, out: MembershipCommand[]): void {
     const failed: PeerId[] = []
     for (const c of this.swim.handle(event, now)) {
       switch (c.type) {
         case 'send':
-          out.push({ type: 'send', to: c.to, msg: { p: 'swim', m: c.msg } })
+          out.push({
+            type: 'send',
+            to: c.to,
+            msg: c.msg.type === 'ping' ? { p: 'swim', m: c.msg, active: this.hv.isActive(c.to.id) } : { p: 'swim', m: c.msg }
+          })
           break
         case 'schedule':
           out.push({ type: 'schedule', after: c.after, timer: { p: 'swim', t: c.timer } })
