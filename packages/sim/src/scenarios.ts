@@ -13,7 +13,7 @@ export interface ScenarioOptions {
   fail?: number
   /** Message loss probability, default 0 (`detection` uses it during its measurement). */
   loss?: number
-  /** Virtual warm-up before measuring, ms (default: the join phase, ≤ 20 s, plus 40 s). */
+  /** Virtual warm-up before measuring, ms (default: the join phase, ≤ 10 s, plus 40 s). */
   warmupMs?: number
 }
 
@@ -23,8 +23,8 @@ export type MembershipSim = Simulator<MembershipMessage, MembershipTimer, Member
 export function buildNetwork(opts: ScenarioOptions): { sim: MembershipSim; joinedBy: number } {
   const sim: MembershipSim = new Simulator({ seed: opts.seed, loss: 0 }, (info, rng) => new MembershipCore(info, {}, rng))
   for (let i = 0; i < opts.nodes; i++) sim.addNode()
-  // Joins arrive one every 20 ms, and at least 500 per virtual second for large networks (all in ≤ 20 s).
-  const stepMs = Math.min(20, 20_000 / opts.nodes)
+  // Joins arrive one every 20 ms, and at least 1,000 per virtual second for large networks (all in ≤ 10 s).
+  const stepMs = Math.min(20, 10_000 / opts.nodes)
   for (let i = 0; i < opts.nodes; i++) {
     const at = Math.floor(i * stepMs)
     sim.input(i, { type: 'start' }, at)
