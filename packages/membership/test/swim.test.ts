@@ -589,3 +589,13 @@ describe('Swim: 50-node virtual-time network', () => {
     expect(Math.max(...net.nodes.map((s) => s.localHealth()))).toBeLessThanOrEqual(2)
   })
 })
+
+describe('passive suspicion timeout', () => {
+  it('a suspected passive member gets passiveSuspicionMultiplier × the timeout; an active one the plain timeout', () => {
+    const passive = make({ passive: [1] })
+    const out = gossip(passive, [upd(1, 'suspect', 0)])
+    expect(out).toContainEqual({ type: 'schedule', after: 9000, timer: { type: 'suspicion-timeout', peer: pid(1), gen: expect.any(Number) as unknown as number } })
+    const active = make({ active: [1] })
+    expect(gossip(active, [upd(1, 'suspect', 0)])).toContainEqual({ type: 'schedule', after: 3000, timer: { type: 'suspicion-timeout', peer: pid(1), gen: expect.any(Number) as unknown as number } })
+  })
+})
