@@ -599,3 +599,22 @@ describe('passive suspicion timeout', () => {
     expect(gossip(active, [upd(1, 'suspect', 0)])).toContainEqual({ type: 'schedule', after: 3000, timer: { type: 'suspicion-timeout', peer: pid(1), gen: expect.any(Number) as unknown as number } })
   })
 })
+
+describe('refutation reaches the accuser', () => {
+  it('after the suspicion, our ALIVE rides on the next 6 messages to the accuser even when gossip is spent', () => {
+    const s = make({ active: [1, 2] })
+    // Peer 1 suspects us; we refute on the ACK.
+    s.handle(msg(1, { type: 'ping', seq: 1, updates: [upd(ME, 'suspect', 0)] }), 0)
+    // Exhaust the ALIVE's ordinary retransmissions on traffic with peer 2.
+    for (let i = 0; i < 40; i++) s.handle(msg(2, { type: 'ping', seq: 100 + i, updates: [] }), 0)
+    const toTwo = s.handle(msg(2, { type: 'ping', seq: 999, updates: [] }), 0)
+    expect(toTwo).toEqual([{ type: 'send', to: peer(2), msg: { type: 'ack', seq: 999, updates: [] } }])
+    // Messages to the accuser still carry it, 5 more times (6 in all with the first ACK).
+    for (let i = 0; i < 5; i++) {
+      expect(s.handle(msg(1, { type: 'ping', seq: 10 + i, updates: [] }), 0)).toEqual([
+        { type: 'send', to: peer(1), msg: { type: 'ack', seq: 10 + i, updates: [upd(ME, 'alive', 1)] } }
+      ])
+    }
+    expect(s.handle(msg(1, { type: 'ping', seq: 20, updates: [] }), 0)).toEqual([{ type: 'send', to: peer(1), msg: { type: 'ack', seq: 20, updates: [] } }])
+  })
+})
