@@ -10,7 +10,7 @@ import type { Libp2pHandle, Libp2pNodeOptions } from './libp2p-node.js'
 import { abortStream, closeStream, readFrames, writeFrame } from './libp2p-streams.js'
 import { PROTOCOLS } from './outer.js'
 import type { FrameStream, OuterConnection, ProtocolId } from './outer.js'
-import { PqLinks } from './pq-links.js'
+import { PqLinks, sharedDial } from './pq-links.js'
 import type { PqLinksInit } from './pq-links.js'
 import type { Channel, DialOptions, SendOptions, Transport, TransportEvents, TransportStats } from './transport.js'
 
@@ -165,18 +165,8 @@ export class Libp2pTransport extends TypedEventEmitter<TransportEvents> implemen
   /** Concurrent dials to one address share one handshake. */
   readonly #dialing = new Map<string, Promise<PeerId>>()
 
-  async dial(addr: string, options: DialOptions = {}): Promise<PeerId> {
-    const pending = this.#dialing.get(addr)
-    const p = pending ?? this.#dial(addr, options)
-    if (pending === undefined) {
-      this.#dialing.set(addr, p)
-      void p.catch(() => undefined).finally(() => this.#dialing.delete(addr))
-    }
-    const peer = await p
-    if (options.expectedPeer !== undefined && peer !== options.expectedPeer) {
-      throw new Error(`peer at ${addr} is ${peer}, expected ${options.expectedPeer}`)
-    }
-    return peer
+  dial(addr: string, options: DialOptions = {}): Promise<PeerId> {
+    return sharedDial(this.#dialing, addr, options, () => this.#dial(addr, options))
   }
 
   async #dial(addr: string, options: DialOptions): Promise<PeerId> {

@@ -12,7 +12,7 @@ import { FrameTooLargeError, PROTOCOLS } from './outer.js'
 import type { FrameStream, OuterConnection, ProtocolId } from './outer.js'
 import { QueueClosedError, SendQueue } from './send-queue.js'
 import { CHANNELS, DEFAULT_MAX_FRAME_BYTES } from './transport.js'
-import type { Channel, SendOptions, TransportEvents, TransportStats } from './transport.js'
+import type { Channel, DialOptions, SendOptions, TransportEvents, TransportStats } from './transport.js'
 
 /** Settings of the PQ channel; every field optional. */
 export interface PqLinksInit {
@@ -485,6 +485,29 @@ export class PqLinks {
       rejected: Object.fromEntries(this.#rejected)
     }
   }
+}
+
+/**
+ * Runs `dial` for `addr` unless a dial to it is already in flight, in which case the caller shares
+ * it; then checks the peer against `options.expectedPeer`. Used by both transports.
+ */
+export async function sharedDial(
+  pending: Map<string, Promise<PeerId>>,
+  addr: string,
+  options: DialOptions,
+  dial: () => Promise<PeerId>
+): Promise<PeerId> {
+  let p = pending.get(addr)
+  if (p === undefined) {
+    p = dial()
+    pending.set(addr, p)
+    void p.catch(() => undefined).finally(() => pending.delete(addr))
+  }
+  const peer = await p
+  if (options.expectedPeer !== undefined && peer !== options.expectedPeer) {
+    throw new Error(`peer at ${addr} is ${peer}, expected ${options.expectedPeer}`)
+  }
+  return peer
 }
 
 /** `send` to a peer with no live link. */
