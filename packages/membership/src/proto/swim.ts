@@ -41,9 +41,10 @@
 //   5 % loss, 10 virtual min, 183 crashes: P95 1.15 s / 4.15 s, 0 false failures;
 //   5 % loss, 10 virtual min, no crash: 0 false failures (≈ 9 false suspicions per second network-wide,
 //     all refuted), 27.6 messages sent per node per second, local health ≤ 1 everywhere.
-// Not implemented: Lifeguard's dynamic suspicion timeout (start high, shrink with independent
+// Left out by design: Lifeguard's dynamic suspicion timeout (start high, shrink with independent
 // confirmations). The 5 s P95 budget leaves no room above the 3 s floor, and confirmations would need
-// the accuser's id on the wire; the buddy system and verification probes cover the same risk.
+// the accuser's id on the wire; the buddy system, verification probes and the accuser piggyback
+// (#noteAccuser) cover the same risk.
 import type { PeerId, Rng } from '@saorsa-gossip/types'
 import type { Command, InputEvent, PeerInfo } from './types.js'
 
