@@ -175,12 +175,7 @@ export class Libp2pTransport extends TypedEventEmitter<TransportEvents> implemen
     const conn = await h.dial(addr, options.signal === undefined ? {} : { signal: options.signal })
     const outer = this.#outer(conn)
     const existing = this.#links.peerOn(outer.remoteTransportId)
-    if (existing !== undefined) {
-      if (options.expectedPeer !== undefined && existing !== options.expectedPeer) {
-        throw new Error(`peer at ${addr} is ${existing}, expected ${options.expectedPeer}`)
-      }
-      return existing
-    }
+    if (existing !== undefined) return existing // sharedDial checks expectedPeer
     return this.#links.connect(outer, options)
   }
 

@@ -216,12 +216,7 @@ export class MemoryTransport extends TypedEventEmitter<TransportEvents> implemen
     if (!this.#started) throw new Error('transport not started')
     const to = new TextEncoder().encode(addr)
     const existing = this.#links.peerOn(to)
-    if (existing !== undefined) {
-      if (options.expectedPeer !== undefined && existing !== options.expectedPeer) {
-        throw new Error(`peer at ${addr} is ${existing}, expected ${options.expectedPeer}`)
-      }
-      return existing
-    }
+    if (existing !== undefined) return existing // sharedDial checks expectedPeer
     const conn = this.#net.connect(
       { addr: this.#addr, transportId: this.transportId, onInbound: (c, p, s) => this.inbound(c, p, s), onClosed: (c) => this.closed(c) },
       addr
