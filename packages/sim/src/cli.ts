@@ -1,10 +1,13 @@
-// `saorsa-sim <scenario> --nodes N --seed S [--fail F] [--loss L] [--warmup-ms T] [--json]`
+// `saorsa-sim <scenario> --nodes N --seed S [--fail F] [--loss L] [--warmup-ms T] [--broadcasts B] [--interval-ms T] [--partition-ms T] [--json]`
 // Runs one simulation scenario and prints its figures (one JSON object with --json).
 import { parseArgs } from 'node:util'
-import { SCENARIOS } from './scenarios.js'
-import type { ScenarioOptions } from './scenarios.js'
+import { PUBSUB_SCENARIOS } from './pubsub-scenarios.js'
+import type { BroadcastOptions } from './pubsub-scenarios.js'
+import { SCENARIOS as MEMBERSHIP_SCENARIOS } from './scenarios.js'
 
-const USAGE = `usage: saorsa-sim <${Object.keys(SCENARIOS).join('|')}> --nodes N --seed S [--fail F] [--loss L] [--warmup-ms T] [--json]`
+const SCENARIOS = { ...MEMBERSHIP_SCENARIOS, ...PUBSUB_SCENARIOS }
+
+const USAGE = `usage: saorsa-sim <${Object.keys(SCENARIOS).join('|')}> --nodes N --seed S [--fail F] [--loss L] [--warmup-ms T] [--broadcasts B] [--interval-ms T] [--partition-ms T] [--json]`
 
 function fail(msg: string, code = 2): never {
   process.stderr.write(`error: ${msg}\n${USAGE}\n`)
@@ -28,6 +31,9 @@ try {
       fail: { type: 'string' },
       loss: { type: 'string' },
       'warmup-ms': { type: 'string' },
+      broadcasts: { type: 'string' },
+      'interval-ms': { type: 'string' },
+      'partition-ms': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' }
     }
@@ -43,7 +49,7 @@ if (values.help === true) {
 const name = positionals[0]
 if (name === undefined || !(name in SCENARIOS)) fail(name === undefined ? 'missing scenario' : `unknown scenario ${JSON.stringify(name)}`)
 const str = (k: string): string | undefined => (typeof values[k] === 'string' ? (values[k] as string) : undefined)
-const opts: ScenarioOptions = {
+const opts: BroadcastOptions & { partitionMs?: number } = {
   nodes: num('nodes', str('nodes') ?? '1000', (n) => Number.isInteger(n) && n >= 2 && n <= 100_000, 'an integer in 2..100000') as number,
   seed: num('seed', str('seed') ?? '1', (n) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff, 'an integer in 0..2^32-1') as number
 }
@@ -53,6 +59,12 @@ const l = num('loss', str('loss'), (n) => n >= 0 && n < 1, 'a fraction in [0, 1)
 if (l !== undefined) opts.loss = l
 const w = num('warmup-ms', str('warmup-ms'), (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer')
 if (w !== undefined) opts.warmupMs = w
+const b = num('broadcasts', str('broadcasts'), (n) => Number.isInteger(n) && n >= 1 && n <= 100_000, 'an integer in 1..100000')
+if (b !== undefined) opts.broadcasts = b
+const iv = num('interval-ms', str('interval-ms'), (n) => Number.isInteger(n) && n >= 1, 'a positive integer')
+if (iv !== undefined) opts.intervalMs = iv
+const pm = num('partition-ms', str('partition-ms'), (n) => Number.isInteger(n) && n >= 1000, 'an integer of at least 1000')
+if (pm !== undefined) opts.partitionMs = pm
 
 const result = SCENARIOS[name as keyof typeof SCENARIOS](opts)
 if (values.json === true) {

@@ -19,13 +19,14 @@ export interface ScenarioOptions {
 
 export type MembershipSim = Simulator<MembershipMessage, MembershipTimer, MembershipControl>
 
-/** Builds a network of `n` nodes that join one after another through random earlier nodes. */
-export function buildNetwork(opts: ScenarioOptions): { sim: MembershipSim; joinedBy: number } {
-  const sim: MembershipSim = new Simulator({ seed: opts.seed, loss: 0 }, (info, rng) => new MembershipCore(info, {}, rng))
-  for (let i = 0; i < opts.nodes; i++) sim.addNode()
-  // Joins arrive one every 20 ms, and at least 1,000 per virtual second for large networks (all in ≤ 10 s).
-  const stepMs = Math.min(20, 10_000 / opts.nodes)
-  for (let i = 0; i < opts.nodes; i++) {
+/**
+ * Starts `n` nodes (already added to `sim`) that join one after another through random earlier nodes.
+ * Joins arrive one every 20 ms, and at least 1,000 per virtual second for large networks (all in ≤ 10 s).
+ * Returns the virtual time of the last join.
+ */
+export function scheduleJoins<M, T, X, E>(sim: Simulator<M, T, X | MembershipControl, E>, n: number): number {
+  const stepMs = Math.min(20, 10_000 / n)
+  for (let i = 0; i < n; i++) {
     const at = Math.floor(i * stepMs)
     sim.input(i, { type: 'start' }, at)
     if (i > 0) {
@@ -33,16 +34,24 @@ export function buildNetwork(opts: ScenarioOptions): { sim: MembershipSim; joine
       sim.input(i, { type: 'join', contact }, at)
     }
   }
-  return { sim, joinedBy: Math.ceil(opts.nodes * stepMs) }
+  return Math.ceil(n * stepMs)
+}
+
+/** Builds a network of `n` membership cores joined by `scheduleJoins`. */
+export function buildNetwork(opts: ScenarioOptions): { sim: MembershipSim; joinedBy: number } {
+  const sim: MembershipSim = new Simulator({ seed: opts.seed, loss: 0 }, (info, rng) => new MembershipCore(info, {}, rng))
+  for (let i = 0; i < opts.nodes; i++) sim.addNode()
+  return { sim, joinedBy: scheduleJoins(sim, opts.nodes) }
 }
 
 /** Virtual time after the last join before figures are taken (views converge into [target, max]). */
 export const WARMUP_AFTER_JOINS_MS = 40_000
 
-const core = (sim: MembershipSim, i: number): MembershipCore => sim.node(i) as unknown as MembershipCore
-
 /** Graph figures over the live nodes' active views. */
-export function measure(sim: MembershipSim): {
+export function measure<M, T, X, E>(
+  sim: Simulator<M, T, X, E>,
+  core: (i: number) => MembershipCore = (i) => sim.node(i) as unknown as MembershipCore
+): {
   live: number
   connected: number
   components: number
@@ -71,7 +80,7 @@ export function measure(sim: MembershipSim): {
   const cfgMax = 12
   const passiveMax = 64
   for (const i of live) {
-    const c = core(sim, i)
+    const c = core(i)
     const act = c.activeView()
     const pas = c.passiveView()
     const liveNeighbours: number[] = []
@@ -84,7 +93,7 @@ export function measure(sim: MembershipSim): {
       if (j === undefined || !sim.isAlive(j)) continue
       liveNeighbours.push(j)
       // Active views are symmetric among live nodes.
-      if (!core(sim, j).activeView().some((q) => q.id === c.me.id)) violations.push(`asymmetric active link ${i}→${j}`)
+      if (!core(j).activeView().some((q) => q.id === c.me.id)) violations.push(`asymmetric active link ${i}→${j}`)
     }
     for (const p of pas) if (seen.has(p.id)) violations.push(`node ${i}: peer both active and passive`)
     if (act.length > cfgMax) violations.push(`node ${i}: active view ${act.length} > ${cfgMax}`)
@@ -147,9 +156,9 @@ export function measure(sim: MembershipSim): {
   }
 }
 
-const round4 = (x: number): number => Math.round(x * 10_000) / 10_000
+export const round4 = (x: number): number => Math.round(x * 10_000) / 10_000
 
-function pct(xs: number[], p: number): number {
+export function pct(xs: number[], p: number): number {
   if (xs.length === 0) return 0
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] as number

@@ -4,12 +4,19 @@
 // cores the real driver runs. Same seed ⇒ same event order ⇒ same output, byte for byte.
 import { createSeededRng } from '@saorsa-gossip/types'
 import type { PeerId, Rng } from '@saorsa-gossip/types'
-import type { Command, InputEvent, MembershipEvent, PeerInfo } from '@saorsa-gossip/membership'
+import type { InputEvent, MembershipEvent, PeerInfo } from '@saorsa-gossip/membership'
 import { EventQueue } from './event-queue.js'
 
+/** A command of a simulated core (the membership cores' `Command`, with any event type `E`). */
+export type SimCommand<M, T, E> =
+  | { readonly type: 'send'; readonly to: PeerInfo; readonly msg: M }
+  | { readonly type: 'schedule'; readonly after: number; readonly timer: T }
+  | { readonly type: 'disconnect'; readonly peer: PeerId }
+  | { readonly type: 'emit'; readonly event: E }
+
 /** What the simulator needs from a protocol core. `X` are extra, core-specific inputs (join, start…). */
-export interface SimProtocol<M, T, X> {
-  handle(event: InputEvent<M, T> | X, now: number): Array<Command<M, T>>
+export interface SimProtocol<M, T, X, E = MembershipEvent> {
+  handle(event: InputEvent<M, T> | X, now: number): Array<SimCommand<M, T, E>>
 }
 
 type SimEvent<M, T, X> =
@@ -43,16 +50,16 @@ function mix32(x: number): number {
   return (x ^ (x >>> 16)) >>> 0
 }
 
-export class Simulator<M, T, X> {
+export class Simulator<M, T, X, E = MembershipEvent> {
   readonly rng: Rng
   readonly infos: PeerInfo[] = []
-  readonly #nodes: Array<SimProtocol<M, T, X>> = []
+  readonly #nodes: Array<SimProtocol<M, T, X, E>> = []
   readonly #alive: boolean[] = []
   readonly #epoch: number[] = []
   readonly #group: number[] = []
   readonly #index = new Map<PeerId, number>()
   readonly #queue = new EventQueue<SimEvent<M, T, X>>()
-  readonly #factory: (info: PeerInfo, rng: Rng, index: number) => SimProtocol<M, T, X>
+  readonly #factory: (info: PeerInfo, rng: Rng, index: number) => SimProtocol<M, T, X, E>
   readonly #latMin: number
   readonly #latSpan: number
   readonly #seed: number
@@ -60,9 +67,11 @@ export class Simulator<M, T, X> {
   now = 0
   readonly stats: SimStats = { events: 0, sent: 0, delivered: 0, lost: 0, vanished: 0 }
   /** Called for every event a core emits (metrics, invariants). */
-  onEmit: (node: number, event: MembershipEvent, now: number) => void = () => {}
+  onEmit: (node: number, event: E, now: number) => void = () => {}
+  /** Called for every message delivered to a live node, before its core handles it. */
+  onDeliver: (to: number, from: number, msg: M, now: number) => void = () => {}
 
-  constructor(opts: SimOptions, factory: (info: PeerInfo, rng: Rng, index: number) => SimProtocol<M, T, X>) {
+  constructor(opts: SimOptions, factory: (info: PeerInfo, rng: Rng, index: number) => SimProtocol<M, T, X, E>) {
     this.#seed = opts.seed >>> 0
     this.rng = createSeededRng(this.#seed)
     const [min, max] = opts.latencyMs ?? [10, 100]
@@ -104,8 +113,8 @@ export class Simulator<M, T, X> {
   }
 
   /** The core of node `i` (for inspection: views, states). */
-  node(i: number): SimProtocol<M, T, X> {
-    return this.#nodes[i] as SimProtocol<M, T, X>
+  node(i: number): SimProtocol<M, T, X, E> {
+    return this.#nodes[i] as SimProtocol<M, T, X, E>
   }
 
   /** Feeds `input` to node `i` at virtual time `at` (default now). */
@@ -146,7 +155,7 @@ export class Simulator<M, T, X> {
     return this.#latMin + (mix32(this.#seed ^ mix32(from * 0x10001 + to)) % (this.#latSpan + 1))
   }
 
-  #apply(i: number, cmds: Array<Command<M, T>>): void {
+  #apply(i: number, cmds: Array<SimCommand<M, T, E>>): void {
     const epoch = this.#epoch[i] as number
     for (const c of cmds) {
       switch (c.type) {
@@ -207,6 +216,7 @@ export class Simulator<M, T, X> {
             break
           }
           this.stats.delivered++
+          this.onDeliver(e.to, e.from, e.msg, this.now)
           this.#apply(e.to, this.#nodes[e.to]!.handle({ type: 'message', from: this.infos[e.from] as PeerInfo, msg: e.msg }, this.now))
           break
         }

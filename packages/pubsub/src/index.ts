@@ -1,0 +1,12 @@
+// @saorsa-gossip/pubsub — the only barrel of the package.
+export type { GossipMode, IHaveEntry, PubSubCommand, PubSubEvent, PubSubInput, PubSubMessage, PubSubTimer, Validate } from './proto/types.js'
+export { Plumtree, DEFAULT_PLUMTREE_CONFIG } from './proto/plumtree.js'
+export type { PlumtreeConfig } from './proto/plumtree.js'
+export { PeerScores, TokenBucket, DEFAULT_SCORE_CONFIG } from './proto/score.js'
+export type { ScoreConfig, ScoreEvent } from './proto/score.js'
+export { Iblt, IBLT_SIZES, IBLT_CELL_BYTES } from './proto/iblt.js'
+export { decodePubSubMessage, encodePubSubMessage, PUBSUB_LIMITS, PUBSUB_WIRE_VERSION } from './codec.js'
+export type { SignedMessage, WirePubSubMessage } from './codec.js'
+export type { PubSub, PubSubDelivery, PubSubEvents, SubscribeOptions, Subscription } from './pubsub.js'
+export { PlumtreePubSub } from './plumtree-pubsub.js'
+export type { PlumtreePubSubComponents, PlumtreePubSubInit } from './plumtree-pubsub.js'

@@ -1,0 +1,737 @@
+// Plumtree (Leitão, Pereira, Rodrigues: "Epidemic Broadcast Trees", SRDS 2007) as a sans-IO core,
+// one broadcast tree per topic over the neighbours membership gives us, plus anti-entropy over IBLT
+// sketches and peer scoring (SPEC.md §7).
+//
+// Per topic a node splits its neighbours into `eager` (tree links: full messages) and `lazy` (the
+// rest: batched IHAVE digests). A first copy of a message is validated once, delivered, pushed to the
+// eager peers and announced to the lazy ones; a duplicate turns its sender's link lazy (PRUNE, both
+// sides). A node that hears of a message only by IHAVE waits `graftTimeoutMs` for the tree to bring
+// it, then GRAFTs the announcer (its link becomes eager and it answers with the message), trying the
+// next announcer every `graftRetryMs`. A lazy link that keeps announcing messages `optimizationHops`
+// hops sooner than the tree delivers them replaces the tree link (GRAFT it, PRUNE the old parent).
+//
+// Every node relays every topic it hears of (delivery to local subscribers is the driver's business),
+// so one membership overlay carries all topics; per-topic state is bounded by `maxTopics`.
+import { fromHex, toHex } from '@saorsa-gossip/types'
+import type { MessageId, PeerId, Rng, TopicId } from '@saorsa-gossip/types'
+import { Iblt, IBLT_SIZES } from './iblt.js'
+import { PeerScores, TokenBucket } from './score.js'
+import type { ScoreConfig, ScoreEvent } from './score.js'
+import type { GossipMode, IHaveEntry, PubSubCommand, PubSubEvent, PubSubInput, PubSubMessage, PubSubTimer, Validate } from './types.js'
+
+export interface PlumtreeConfig {
+  /** IHAVE digests wait this long to be batched (ms). */
+  ihaveFlushMs: number
+  /** Most ids in one IHAVE, IWANT or GRAFT. */
+  maxIdsPerMessage: number
+  /** How long to wait for the tree after the first IHAVE of an unknown message before GRAFTing (ms). */
+  graftTimeoutMs: number
+  /** Then how long to wait for each further announcer (ms). */
+  graftRetryMs: number
+  /** A lazy link announcing messages at least this many hops sooner than the tree replaces the tree link… */
+  optimizationHops: number
+  /** …once it has done so this many times in a row. */
+  optimizationCount: number
+  /** Message cache (answers GRAFT/IWANT, feeds anti-entropy): most messages… */
+  cacheMaxMessages: number
+  /** …and oldest message (ms). */
+  cacheMaxAgeMs: number
+  /** Ids already seen (replay/duplicate filter): most ids… */
+  seenMaxIds: number
+  /** …and how long an id is remembered (ms); must exceed the freshness window the validator enforces. */
+  seenTtlMs: number
+  /** Unknown messages being waited for (IHAVE heard, message not yet received). */
+  maxMissing: number
+  /** Announcers remembered per missing message. */
+  maxAnnouncers: number
+  /** A duplicate does not prune a link that gave us a first copy less than this long ago (ms). */
+  pruneGuardMs: number
+  /** How long a PRUNE or GRAFT we sent may still be crossing the peer's messages (ms). */
+  inFlightMs: number
+  /**
+   * After this node swaps a link, or a neighbour grafts or prunes one with it, it makes no swap for
+   * this long (ms): two neighbours swapping at once can both cut the links that joined them to the rest.
+   */
+  optimizationCooldownMs: number
+  /** Messages that travelled more hops are dropped. */
+  maxHops: number
+  /** Topics with state (beyond it, the least recently active topic is forgotten). */
+  maxTopics: number
+  /** Anti-entropy period (ms): each topic syncs with one random neighbour. */
+  antiEntropyIntervalMs: number
+  /** Anti-entropy covers messages received in the last `syncWindowMs` (ms; below cacheMaxAgeMs)… */
+  syncWindowMs: number
+  /** …except the last `syncSettleMs` (ms), which the tree may still be delivering. */
+  syncSettleMs: number
+  /** Per-peer budget of inbound messages: per second, and burst. */
+  rateLimit: { perSecond: number; burst: number }
+  /** Per-peer budget of message ids it may ask us for (GRAFT/IWANT) and syncs: per second, and burst. */
+  requestLimit: { perSecond: number; burst: number }
+  score: Partial<ScoreConfig>
+}
+
+export const DEFAULT_PLUMTREE_CONFIG: PlumtreeConfig = {
+  ihaveFlushMs: 50,
+  maxIdsPerMessage: 1024,
+  graftTimeoutMs: 1000,
+  graftRetryMs: 500,
+  optimizationHops: 2,
+  optimizationCount: 2,
+  cacheMaxMessages: 4096,
+  cacheMaxAgeMs: 5 * 60_000,
+  seenMaxIds: 65_536,
+  seenTtlMs: 20 * 60_000,
+  maxMissing: 8192,
+  maxAnnouncers: 8,
+  pruneGuardMs: 1000,
+  inFlightMs: 2000,
+  optimizationCooldownMs: 5_000,
+  maxHops: 255,
+  maxTopics: 1024,
+  antiEntropyIntervalMs: 30_000,
+  syncWindowMs: 4 * 60_000,
+  syncSettleMs: 5_000,
+  rateLimit: { perSecond: 1000, burst: 4000 },
+  requestLimit: { perSecond: 4096, burst: 16_384 },
+  score: {}
+}
+
+interface TopicState {
+  readonly eager: Set<PeerId>
+  readonly lazy: Set<PeerId>
+  /** When this node last swapped a tree link for a shortcut, or a neighbour changed a link with it. */
+  changedAt: number
+  /** Last activity (for eviction). */
+  touched: number
+}
+
+interface CacheEntry<D> {
+  readonly topic: TopicId
+  readonly data: D
+  readonly hops: number
+  /** The neighbour that gave us the first copy (undefined for our own messages). */
+  readonly from: PeerId | undefined
+  readonly at: number
+  /** Peers that sent us this id (to spot a peer repeating itself), capped. */
+  readonly senders: PeerId[]
+  /** Peers known to hold it (they sent or announced it), capped: never pushed to them. */
+  readonly holders: PeerId[]
+}
+
+interface Missing {
+  readonly topic: TopicId
+  readonly announcers: Array<{ peer: PeerId; hops: number }>
+  /** A graft timer is pending. */
+  armed: boolean
+}
+
+interface PeerState {
+  readonly inbound: TokenBucket
+  readonly requests: TokenBucket
+  /** Consecutive IHAVEs showing a shortcut, per topic. */
+  readonly shortcut: Map<TopicId, number>
+  /** When this peer last gave us the first copy of a message, per topic. */
+  readonly lastFirst: Map<TopicId, number>
+  /** When we last sent it a PRUNE / a GRAFT, per topic (its answers may still be crossing ours). */
+  readonly prunedAt: Map<TopicId, number>
+  readonly graftedAt: Map<TopicId, number>
+}
+
+export type PlumtreeInput<D> = PubSubInput<D>
+export type PlumtreeCommand<D> = PubSubCommand<D>
+
+export class Plumtree<D> {
+  readonly me: PeerId
+  readonly config: PlumtreeConfig
+  readonly scores: PeerScores
+  readonly #rng: Rng
+  readonly #validate: Validate<D>
+  readonly #neighbours = new Set<PeerId>()
+  readonly #peers = new Map<PeerId, PeerState>()
+  readonly #topics = new Map<TopicId, TopicState>()
+  readonly #cache = new Map<MessageId, CacheEntry<D>>()
+  readonly #seen = new Map<MessageId, number>()
+  readonly #missing = new Map<MessageId, Missing>()
+  /** IHAVE entries waiting for the flush timer, per peer and topic. */
+  readonly #lazyQueue = new Map<PeerId, Map<TopicId, IHaveEntry[]>>()
+  #flushArmed = false
+  #started = false
+  #out: Array<PubSubCommand<D>> = []
+  #now = 0
+
+  constructor(me: PeerId, config: Partial<PlumtreeConfig>, rng: Rng, validate: Validate<D>) {
+    this.me = me
+    this.config = { ...DEFAULT_PLUMTREE_CONFIG, ...config }
+    this.scores = new PeerScores(this.config.score)
+    this.#rng = rng
+    this.#validate = validate
+  }
+
+  /** Current neighbours (from membership). */
+  neighbours(): PeerId[] {
+    return [...this.#neighbours]
+  }
+
+  /** Tree links and lazy links of `topic` (empty when the topic has no state). */
+  links(topic: TopicId): { eager: PeerId[]; lazy: PeerId[] } {
+    const t = this.#topics.get(topic)
+    return { eager: t === undefined ? [] : [...t.eager], lazy: t === undefined ? [] : [...t.lazy] }
+  }
+
+  /** Topics with state. */
+  topics(): TopicId[] {
+    return [...this.#topics.keys()]
+  }
+
+  /** Whether the id has been seen (delivered, published or rejected as a replay). */
+  hasSeen(id: MessageId): boolean {
+    return this.#seen.has(id)
+  }
+
+  /** Number of cached messages. */
+  cacheSize(): number {
+    return this.#cache.size
+  }
+
+  handle(input: PubSubInput<D>, now: number): Array<PubSubCommand<D>> {
+    this.#now = now
+    this.#out = []
+    switch (input.type) {
+      case 'start':
+        if (!this.#started) {
+          this.#started = true
+          // A random first offset spreads the anti-entropy rounds of different nodes.
+          this.#schedule(Math.floor(this.#rng.next() * this.config.antiEntropyIntervalMs), { type: 'anti-entropy' })
+        }
+        break
+      case 'neighbor-up':
+        this.#neighbourUp(input.peer)
+        break
+      case 'neighbor-down':
+        this.#neighbourDown(input.peer)
+        break
+      case 'publish':
+        this.#publish(input.topic, input.id, input.data)
+        break
+      case 'invalid':
+        this.#penalize(input.from, 'invalid', input.reason)
+        break
+      case 'message':
+        this.#message(input.from, input.msg)
+        break
+      case 'timer':
+        this.#timer(input.timer)
+        break
+    }
+    const out = this.#out
+    this.#out = []
+    return out
+  }
+
+  // ---- neighbours and topics -------------------------------------------------------------------
+
+  #neighbourUp(peer: PeerId): void {
+    if (peer === this.me || this.#neighbours.has(peer)) return
+    this.#neighbours.add(peer)
+    if (this.scores.isGraylisted(peer, this.#now)) return
+    // A new neighbour starts eager everywhere; duplicates prune it back to where the tree needs it.
+    for (const t of this.#topics.values()) t.eager.add(peer)
+  }
+
+  #neighbourDown(peer: PeerId): void {
+    if (!this.#neighbours.delete(peer)) return
+    for (const t of this.#topics.values()) {
+      t.eager.delete(peer)
+      t.lazy.delete(peer)
+    }
+    this.#lazyQueue.delete(peer)
+    this.#peers.delete(peer)
+  }
+
+  #topic(topic: TopicId): TopicState {
+    let t = this.#topics.get(topic)
+    if (t === undefined) {
+      if (this.#topics.size >= this.config.maxTopics) this.#evictTopic()
+      t = { eager: new Set(), lazy: new Set(), changedAt: -Infinity, touched: this.#now }
+      for (const p of this.#neighbours) if (!this.scores.isGraylisted(p, this.#now)) t.eager.add(p)
+      this.#topics.set(topic, t)
+    }
+    t.touched = this.#now
+    return t
+  }
+
+  #evictTopic(): void {
+    let victim: TopicId | undefined
+    let oldest = Infinity
+    for (const [id, t] of this.#topics) {
+      if (t.touched < oldest) {
+        oldest = t.touched
+        victim = id
+      }
+    }
+    if (victim !== undefined) this.#topics.delete(victim)
+  }
+
+  #peer(peer: PeerId): PeerState {
+    let p = this.#peers.get(peer)
+    if (p === undefined) {
+      const { rateLimit: r, requestLimit: q } = this.config
+      p = { inbound: new TokenBucket(r.perSecond, r.burst, this.#now), requests: new TokenBucket(q.perSecond, q.burst, this.#now), shortcut: new Map(), lastFirst: new Map(), prunedAt: new Map(), graftedAt: new Map() }
+      this.#peers.set(peer, p)
+    }
+    return p
+  }
+
+  // ---- publishing and receiving ----------------------------------------------------------------
+
+  #publish(topic: TopicId, id: MessageId, data: D): void {
+    if (this.#seen.has(id)) return
+    this.#remember(id)
+    this.#store(id, { topic, data, hops: 0, from: undefined, at: this.#now, senders: [], holders: [] })
+    this.#forward(this.#topic(topic), topic, id, 0, data, undefined)
+  }
+
+  #message(from: PeerId, msg: PubSubMessage<D>): void {
+    if (from === this.me) return
+    if (this.scores.isGraylisted(from, this.#now)) {
+      this.#emit({ type: 'rejected', peer: from, reason: 'graylisted' })
+      return
+    }
+    const peer = this.#peer(from)
+    if (!peer.inbound.take(1, this.#now)) {
+      this.#penalize(from, 'rate', 'rate-limit')
+      return
+    }
+    switch (msg.type) {
+      case 'gossip':
+        this.#gossip(from, msg.topic, msg.id, msg.hops, msg.mode, msg.data)
+        break
+      case 'ihave':
+        this.#ihave(from, msg.topic, msg.entries)
+        break
+      case 'iwant':
+        this.#serve(from, msg.topic, msg.ids, 'sync')
+        break
+      case 'graft':
+        let pushed = new Set<MessageId>()
+        if (this.#neighbours.has(from)) {
+          const t = this.#topic(msg.topic)
+          if (!t.eager.has(from)) t.changedAt = this.#now
+          pushed = this.#makeEager(t, msg.topic, from)
+        }
+        this.#serve(from, msg.topic, msg.ids.filter((id) => !pushed.has(id)), 'graft')
+        break
+      case 'prune': {
+        const t = this.#topics.get(msg.topic)
+        if (t !== undefined && t.eager.delete(from)) {
+          t.lazy.add(from)
+          t.changedAt = this.#now
+        }
+        break
+      }
+      case 'sync':
+        this.#syncRequest(from, msg.topic, msg.cells, msg.seed, msg.sketch)
+        break
+      case 'sync-retry':
+        this.#syncRetry(from, msg.topic, msg.cells)
+        break
+    }
+  }
+
+  #gossip(from: PeerId, topic: TopicId, id: MessageId, hops: number, mode: GossipMode, data: D): void {
+    if (hops < 1 || hops > this.config.maxHops) {
+      this.#penalize(from, 'invalid', 'hops')
+      return
+    }
+    const cached = this.#cache.get(id)
+    if (this.#seen.has(id)) {
+      // A duplicate. The same peer sending the same id twice is a flood; another copy along a cycle
+      // of the tree is normal and turns that link lazy.
+      if (cached !== undefined) {
+        if (cached.senders.includes(from)) this.#penalize(from, 'duplicate', 'duplicate')
+        else if (cached.senders.length < 8) cached.senders.push(from)
+        this.#holds(cached, from)
+      }
+      // A link that gave us a first copy within `pruneGuardMs` is kept: while several broadcasts are
+      // in flight each one's duplicates fall on different links, and pruning them all splits the tree.
+      if (mode === 'eager' && this.#neighbours.has(from)) {
+        const t = this.#topic(topic)
+        if (!this.#recent(this.#peer(from).lastFirst, topic, this.config.pruneGuardMs)) {
+          if (t.eager.has(from) || (t.lazy.has(from) && !this.#recent(this.#peer(from).prunedAt, topic))) this.#prune(t, topic, from)
+        }
+      }
+      return
+    }
+    const reason = this.#validate({ topic, id, data }, this.#now)
+    if (reason !== undefined) {
+      // Not remembered as seen: a forged copy must not block the genuine one.
+      this.#penalize(from, 'invalid', reason)
+      return
+    }
+    this.#remember(id)
+    this.#missing.delete(id)
+    this.scores.record(from, 'first-delivery', this.#now)
+    this.#peer(from).lastFirst.set(topic, this.#now)
+    this.#store(id, { topic, data, hops, from, at: this.#now, senders: [from], holders: [from] })
+    this.#emit({ type: 'deliver', topic, id, from, hops, via: mode, data })
+    const t = this.#topic(topic)
+    // The sender pushed to us, so it holds the link eager: so do we (the paper's rule) — unless we
+    // pruned it a moment ago and this push was already under way when our PRUNE left. Re-making the
+    // link eager then would undo every prune of a busy topic and keep cycles (duplicates) alive.
+    if (mode === 'eager' && t.lazy.has(from) && !this.#recent(this.#peer(from).prunedAt, topic)) this.#makeEager(t, topic, from)
+    // A message repaired by anti-entropy, or handed to us by a peer outside our neighbours, enters the
+    // tree at a second point: it spreads on as a repair ('sync' mode), whose duplicates prune nothing,
+    // so no peer can reshape the tree by injecting copies in several places.
+    const repair = mode === 'sync' || !this.#neighbours.has(from)
+    if (hops < this.config.maxHops) this.#forward(t, topic, id, hops, data, from, repair ? 'sync' : 'eager')
+  }
+
+  /** Pushes to the eager peers and announces to the lazy ones, except `except`. */
+  #forward(t: TopicState, topic: TopicId, id: MessageId, hops: number, data: D, except: PeerId | undefined, mode: GossipMode = 'eager'): void {
+    // A push still arriving over a link we just pruned comes from the side of the tree our newest
+    // links also lead to: pushing it over them would only close a cycle that the nodes on it would
+    // cut at random places. Those links get an IHAVE instead.
+    const stale = except !== undefined && this.#recent(this.#peer(except).prunedAt, topic)
+    for (const p of t.eager) {
+      if (p === except) continue
+      if (stale && this.#recent(this.#peer(p).graftedAt, topic)) this.#announce(p, topic, { id, hops })
+      else this.#send(p, { type: 'gossip', topic, id, hops: hops + 1, mode, data })
+    }
+    for (const p of t.lazy) if (p !== except) this.#announce(p, topic, { id, hops })
+  }
+
+  #announce(peer: PeerId, topic: TopicId, entry: IHaveEntry): void {
+    let byTopic = this.#lazyQueue.get(peer)
+    if (byTopic === undefined) {
+      byTopic = new Map()
+      this.#lazyQueue.set(peer, byTopic)
+    }
+    let entries = byTopic.get(topic)
+    if (entries === undefined) {
+      entries = []
+      byTopic.set(topic, entries)
+    }
+    entries.push(entry)
+    if (entries.length >= this.config.maxIdsPerMessage) {
+      this.#send(peer, { type: 'ihave', topic, entries })
+      byTopic.delete(topic)
+    } else if (!this.#flushArmed) {
+      this.#flushArmed = true
+      this.#schedule(this.config.ihaveFlushMs, { type: 'flush' })
+    }
+  }
+
+  #flush(): void {
+    this.#flushArmed = false
+    for (const [peer, byTopic] of this.#lazyQueue) {
+      for (const [topic, entries] of byTopic) if (entries.length > 0) this.#send(peer, { type: 'ihave', topic, entries })
+    }
+    this.#lazyQueue.clear()
+  }
+
+  #ihave(from: PeerId, topic: TopicId, entries: readonly IHaveEntry[]): void {
+    const peer = this.#peer(from)
+    // An IHAVE over a link we hold eager, shortly after we grafted it, was sent before our GRAFT
+    // reached the peer: nothing else will bring those messages along the tree, so ask at once.
+    const askNow = this.#topics.get(topic)?.eager.has(from) === true && this.#recent(peer.graftedAt, topic)
+    const fresh: MessageId[] = []
+    const known: Array<[number, CacheEntry<D>]> = []
+    for (const { id, hops } of entries) {
+      const cached = this.#cache.get(id)
+      if (cached !== undefined) {
+        this.#holds(cached, from)
+        if (cached.topic === topic) known.push([hops, cached])
+        continue
+      }
+      if (this.#seen.has(id)) continue
+      let m = this.#missing.get(id)
+      if (m === undefined) {
+        if (this.#missing.size >= this.config.maxMissing) continue
+        m = { topic, announcers: [], armed: false }
+        this.#missing.set(id, m)
+      }
+      if (m.topic !== topic || m.announcers.some((a) => a.peer === from)) continue
+      fresh.push(id)
+      if (m.announcers.length < this.config.maxAnnouncers) m.announcers.push({ peer: from, hops })
+      if (!m.armed) {
+        m.armed = true
+        this.#schedule(this.config.graftTimeoutMs, { type: 'graft', id })
+      }
+    }
+    // Shortcuts are judged after the unknown ids are recorded, so a GRAFT they cause asks for those too.
+    let grafted = false
+    for (const [hops, cached] of known) grafted = this.#considerShortcut(from, peer, topic, hops, cached) || grafted
+    if (askNow && !grafted && fresh.length > 0) this.#sendGraft(from, topic, fresh)
+  }
+
+  /** The tree-optimisation rule of the paper (§3.8), made to wait for a consistent shortcut. */
+  #considerShortcut(from: PeerId, peer: PeerState, topic: TopicId, lazyHops: number, cached: CacheEntry<D>): boolean {
+    const parent = cached.from
+    const t = this.#topics.get(topic)
+    if (parent === undefined || t === undefined || !t.lazy.has(from) || !t.eager.has(parent)) return false
+    if (this.#now - t.changedAt < this.config.optimizationCooldownMs) return false
+    if (lazyHops + this.config.optimizationHops < cached.hops) {
+      const n = (peer.shortcut.get(topic) ?? 0) + 1
+      if (n < this.config.optimizationCount) {
+        peer.shortcut.set(topic, n)
+        return false
+      }
+      peer.shortcut.delete(topic)
+      t.changedAt = this.#now
+      this.#sendGraft(from, topic, [])
+      this.#makeEager(t, topic, from)
+      this.#prune(t, topic, parent)
+      return true
+    }
+    peer.shortcut.delete(topic)
+    return false
+  }
+
+  #graftTimer(id: MessageId): void {
+    const m = this.#missing.get(id)
+    if (m === undefined) return
+    if (this.#seen.has(id)) {
+      this.#missing.delete(id)
+      return
+    }
+    // The next announcer that is still a neighbour and in good standing.
+    let next: { peer: PeerId; hops: number } | undefined
+    while ((next = m.announcers.shift()) !== undefined) {
+      if (this.#neighbours.has(next.peer) && !this.scores.isGraylisted(next.peer, this.#now)) break
+    }
+    if (next === undefined) {
+      this.#missing.delete(id)
+      return
+    }
+    // GRAFT first: the peer must hold the link eager before any push we flush to it arrives.
+    this.#sendGraft(next.peer, m.topic, [id])
+    this.#makeEager(this.#topic(m.topic), m.topic, next.peer)
+    this.#schedule(this.config.graftRetryMs, { type: 'graft', id })
+  }
+
+  /**
+   * Turns the link to `peer` eager on `topic`. The link is spared from duplicate-pruning for
+   * `pruneGuardMs` (the first pushes over a fresh tree link often overlap copies already under way),
+   * and IHAVE entries still queued for it go out as pushes instead, so no message falls between the
+   * lazy and the eager state of the link.
+   */
+  #makeEager(t: TopicState, topic: TopicId, peer: PeerId): Set<MessageId> {
+    t.lazy.delete(peer)
+    t.eager.add(peer)
+    this.#peer(peer).lastFirst.set(topic, this.#now)
+    const pushed = new Set<MessageId>()
+    const queued = this.#lazyQueue.get(peer)?.get(topic)
+    if (queued === undefined) return pushed
+    this.#lazyQueue.get(peer)?.delete(topic)
+    for (const { id } of queued) {
+      const e = this.#cache.get(id)
+      if (e === undefined || e.holders.includes(peer)) continue
+      this.#send(peer, { type: 'gossip', topic, id, hops: e.hops + 1, mode: 'eager', data: e.data })
+      this.#holds(e, peer)
+      pushed.add(id)
+    }
+    return pushed
+  }
+
+  #holds(e: CacheEntry<D>, peer: PeerId): void {
+    if (e.holders.length < 8 && !e.holders.includes(peer)) e.holders.push(peer)
+  }
+
+  /** Answers GRAFT / IWANT with the cached messages asked for (the original signed bodies). */
+  #serve(from: PeerId, topic: TopicId, ids: readonly MessageId[], mode: GossipMode): void {
+    if (ids.length === 0) return
+    if (!this.#peer(from).requests.take(ids.length, this.#now)) {
+      this.#penalize(from, 'iwant-abuse', 'request-limit')
+      return
+    }
+    for (const id of ids) {
+      const e = this.#cache.get(id)
+      if (e === undefined || e.topic !== topic) continue
+      this.#send(from, { type: 'gossip', topic, id, hops: e.hops + 1, mode, data: e.data })
+    }
+  }
+
+  // ---- anti-entropy ------------------------------------------------------------------------------
+
+  #antiEntropy(): void {
+    this.#schedule(this.config.antiEntropyIntervalMs, { type: 'anti-entropy' })
+    this.#expire()
+    this.scores.prune(this.#now)
+    for (const [topic, t] of this.#topics) {
+      const candidates = [...t.eager, ...t.lazy]
+      if (candidates.length === 0) continue
+      const peer = candidates[this.#rng.int(candidates.length)] as PeerId
+      this.#sendSketch(peer, topic, IBLT_SIZES[0] as number)
+    }
+  }
+
+  #sketch(topic: TopicId, cells: number, seed: number): Iblt {
+    const sketch = new Iblt(cells, seed)
+    const since = this.#now - this.config.syncWindowMs
+    const until = this.#now - this.config.syncSettleMs
+    for (const [id, e] of this.#cache) {
+      if (e.at > until) break
+      if (e.topic === topic && e.at >= since) sketch.add(fromHex(id))
+    }
+    return sketch
+  }
+
+  #sendSketch(peer: PeerId, topic: TopicId, cells: number): void {
+    const seed = this.#rng.int(0x1_0000_0000) >>> 0
+    this.#send(peer, { type: 'sync', topic, cells, seed, sketch: this.#sketch(topic, cells, seed).encode() })
+  }
+
+  /** A neighbour's sketch: push what it lacks, ask for what we lack, or ask for a bigger sketch. */
+  #syncRequest(from: PeerId, topic: TopicId, cells: number, seed: number, bytes: Uint8Array): void {
+    if (!this.#peer(from).requests.take(Math.max(1, cells / 60), this.#now)) {
+      this.#penalize(from, 'iwant-abuse', 'sync-limit')
+      return
+    }
+    let theirs: Iblt
+    try {
+      theirs = Iblt.decode(bytes, cells, seed)
+    } catch {
+      this.#penalize(from, 'invalid', 'sketch')
+      return
+    }
+    const diff = theirs.subtract(this.#sketch(topic, cells, seed)).decode()
+    const bigger = IBLT_SIZES.find((s) => s > cells)
+    if (!diff.complete && bigger !== undefined) {
+      this.#send(from, { type: 'sync-retry', topic, cells: bigger })
+      return
+    }
+    // `ours` (net +1) = in the sender's set only; `theirs` = in ours only.
+    const want: MessageId[] = []
+    for (const raw of diff.ours) {
+      const id = toHex(raw) as MessageId
+      if (!this.#seen.has(id)) want.push(id)
+    }
+    for (let i = 0; i < want.length; i += this.config.maxIdsPerMessage) {
+      this.#send(from, { type: 'iwant', topic, ids: want.slice(i, i + this.config.maxIdsPerMessage) })
+    }
+    for (const raw of diff.theirs) {
+      const id = toHex(raw) as MessageId
+      const e = this.#cache.get(id)
+      if (e !== undefined && e.topic === topic) this.#send(from, { type: 'gossip', topic, id, hops: e.hops + 1, mode: 'sync', data: e.data })
+    }
+  }
+
+  #syncRetry(from: PeerId, topic: TopicId, cells: number): void {
+    if (!IBLT_SIZES.includes(cells) || !this.#topics.has(topic) || !this.#neighbours.has(from)) return
+    if (!this.#peer(from).requests.take(Math.max(1, cells / 60), this.#now)) {
+      this.#penalize(from, 'iwant-abuse', 'sync-limit')
+      return
+    }
+    this.#sendSketch(from, topic, cells)
+  }
+
+  // ---- bookkeeping --------------------------------------------------------------------------------
+
+  #remember(id: MessageId): void {
+    this.#seen.set(id, this.#now + this.config.seenTtlMs)
+    while (this.#seen.size > this.config.seenMaxIds) {
+      const oldest = this.#seen.keys().next().value as MessageId
+      this.#seen.delete(oldest)
+    }
+  }
+
+  #store(id: MessageId, e: CacheEntry<D>): void {
+    this.#cache.set(id, e)
+    while (this.#cache.size > this.config.cacheMaxMessages) {
+      const oldest = this.#cache.keys().next().value as MessageId
+      this.#cache.delete(oldest)
+    }
+  }
+
+  /** Drops expired cache entries and seen ids (both maps are in insertion = time order). */
+  #expire(): void {
+    for (const [id, e] of this.#cache) {
+      if (e.at >= this.#now - this.config.cacheMaxAgeMs) break
+      this.#cache.delete(id)
+    }
+    for (const [id, until] of this.#seen) {
+      if (until > this.#now) break
+      this.#seen.delete(id)
+    }
+  }
+
+  #penalize(peer: PeerId, event: ScoreEvent, reason: string): void {
+    this.#emit({ type: 'rejected', peer, reason })
+    if (!this.scores.record(peer, event, this.#now)) return
+    // Below the threshold: out of every tree, disconnected, ignored until the score recovers.
+    for (const t of this.#topics.values()) {
+      t.eager.delete(peer)
+      t.lazy.delete(peer)
+    }
+    this.#lazyQueue.delete(peer)
+    this.#emit({ type: 'graylisted', peer, score: this.scores.get(peer, this.#now) })
+    this.#out.push({ type: 'disconnect', peer })
+  }
+
+  #timer(timer: PubSubTimer): void {
+    switch (timer.type) {
+      case 'flush':
+        this.#flush()
+        break
+      case 'graft':
+        this.#graftTimer(timer.id)
+        break
+      case 'anti-entropy':
+        this.#antiEntropy()
+        this.#restoreRecovered()
+        break
+    }
+  }
+
+  /** Neighbours whose score recovered above the threshold rejoin the trees as lazy links. */
+  #restoreRecovered(): void {
+    for (const p of this.#neighbours) {
+      if (this.scores.isGraylisted(p, this.#now)) continue
+      for (const t of this.#topics.values()) if (!t.eager.has(p) && !t.lazy.has(p)) t.lazy.add(p)
+    }
+  }
+
+  /** Makes the link to `peer` lazy on `topic` and tells it. */
+  #prune(t: TopicState, topic: TopicId, peer: PeerId): void {
+    t.eager.delete(peer)
+    t.lazy.add(peer)
+    this.#sendPrune(peer, topic)
+  }
+
+  #sendPrune(peer: PeerId, topic: TopicId): void {
+    this.#peer(peer).prunedAt.set(topic, this.#now)
+    this.#send(peer, { type: 'prune', topic })
+  }
+
+  /**
+   * Sends GRAFT. It also asks for every message `peer` announced on `topic` that we still miss: once the
+   * link is eager the peer will not announce them again, and the link we may have pruned for this
+   * one will not push them either.
+   */
+  #sendGraft(peer: PeerId, topic: TopicId, ids: MessageId[]): void {
+    this.#peer(peer).graftedAt.set(topic, this.#now)
+    const want = new Set(ids)
+    for (const [id, m] of this.#missing) {
+      if (want.size >= this.config.maxIdsPerMessage) break
+      if (m.topic === topic && m.announcers.some((a) => a.peer === peer)) want.add(id)
+    }
+    this.#send(peer, { type: 'graft', topic, ids: [...want] })
+  }
+
+  /** Whether `at.get(topic)` lies within the last `within` ms (default `inFlightMs`). */
+  #recent(at: Map<TopicId, number>, topic: TopicId, within = this.config.inFlightMs): boolean {
+    return this.#now - (at.get(topic) ?? -Infinity) < within
+  }
+
+  #send(to: PeerId, msg: PubSubMessage<D>): void {
+    this.#out.push({ type: 'send', to, msg })
+  }
+
+  #schedule(after: number, timer: PubSubTimer): void {
+    this.#out.push({ type: 'schedule', after, timer })
+  }
+
+  #emit(event: PubSubEvent<D>): void {
+    this.#out.push({ type: 'emit', event })
+  }
+}

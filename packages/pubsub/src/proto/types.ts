@@ -1,0 +1,82 @@
+// Vocabulary of the pub/sub core (sans-IO, HouseStyle §1): input events plus the current time in,
+// commands out. `D` is the opaque message body the core carries, caches and forwards without looking
+// inside: a decoded, signed envelope in the driver, a small record in the simulator. The core learns
+// what is valid only through the `validate` function its owner passes in.
+import type { MessageId, PeerId, TopicId } from '@saorsa-gossip/types'
+
+/** How a message reached us: pushed along the tree, answered to a GRAFT, or pulled by anti-entropy. */
+export type GossipMode = 'eager' | 'graft' | 'sync'
+
+/** One `(id, hops)` entry of an IHAVE: the announcer received `id` after `hops` hops. */
+export interface IHaveEntry {
+  readonly id: MessageId
+  readonly hops: number
+}
+
+/** A pub/sub protocol message (SPEC.md §7). */
+export type PubSubMessage<D> =
+  /** The message itself. `hops` = hops travelled including this one (the origin sends 1). */
+  | { readonly type: 'gossip'; readonly topic: TopicId; readonly id: MessageId; readonly hops: number; readonly mode: GossipMode; readonly data: D }
+  /** Lazy push: "I have these" (≤ 1,024 entries). */
+  | { readonly type: 'ihave'; readonly topic: TopicId; readonly entries: readonly IHaveEntry[] }
+  /** Pull without changing the tree (anti-entropy): "send me these" (≤ 1,024 ids). */
+  | { readonly type: 'iwant'; readonly topic: TopicId; readonly ids: readonly MessageId[] }
+  /** "Make our link eager on this topic, and send me these" (ids may be empty, ≤ 1,024). */
+  | { readonly type: 'graft'; readonly topic: TopicId; readonly ids: readonly MessageId[] }
+  /** "Make our link lazy on this topic." */
+  | { readonly type: 'prune'; readonly topic: TopicId }
+  /** Anti-entropy: an IBLT of the sender's recent message ids for `topic`. */
+  | { readonly type: 'sync'; readonly topic: TopicId; readonly cells: number; readonly seed: number; readonly sketch: Uint8Array }
+  /** Anti-entropy: "your sketch did not decode; send one with `cells` cells". */
+  | { readonly type: 'sync-retry'; readonly topic: TopicId; readonly cells: number }
+
+/** Timers of the core. Timers cannot be cancelled; the core ignores stale ones. */
+export type PubSubTimer =
+  | { readonly type: 'flush' }
+  | { readonly type: 'graft'; readonly id: MessageId }
+  | { readonly type: 'anti-entropy' }
+
+/** What the core reports upward. */
+export type PubSubEvent<D> =
+  /** A valid message seen for the first time (the core delivers each id at most once). */
+  | {
+      readonly type: 'deliver'
+      readonly topic: TopicId
+      readonly id: MessageId
+      /** The neighbour that handed it to us. */
+      readonly from: PeerId
+      readonly hops: number
+      readonly via: GossipMode
+      readonly data: D
+    }
+  /** A message from `peer` was rejected; `reason` is a short stable code. */
+  | { readonly type: 'rejected'; readonly peer: PeerId; readonly reason: string }
+  /** `peer`'s score fell below the graylist threshold: pruned, disconnected, ignored until it recovers. */
+  | { readonly type: 'graylisted'; readonly peer: PeerId; readonly score: number }
+
+export type PubSubCommand<D> =
+  | { readonly type: 'send'; readonly to: PeerId; readonly msg: PubSubMessage<D> }
+  | { readonly type: 'schedule'; readonly after: number; readonly timer: PubSubTimer }
+  | { readonly type: 'disconnect'; readonly peer: PeerId }
+  | { readonly type: 'emit'; readonly event: PubSubEvent<D> }
+
+export type PubSubInput<D> =
+  /** Start the periodic timers. */
+  | { readonly type: 'start' }
+  /** Membership: `peer` entered our active view. */
+  | { readonly type: 'neighbor-up'; readonly peer: PeerId }
+  /** Membership: `peer` left our active view. */
+  | { readonly type: 'neighbor-down'; readonly peer: PeerId }
+  /** A protocol message from `from` (authenticated by the transport). */
+  | { readonly type: 'message'; readonly from: PeerId; readonly msg: PubSubMessage<D> }
+  /** The driver could not decode a frame from `from`: it costs score like an invalid message. */
+  | { readonly type: 'invalid'; readonly from: PeerId; readonly reason: string }
+  /** Publish our own message (already signed, id computed). */
+  | { readonly type: 'publish'; readonly topic: TopicId; readonly id: MessageId; readonly data: D }
+  | { readonly type: 'timer'; readonly timer: PubSubTimer }
+
+/**
+ * Checks a message body the first time its id is seen: signature, origin key, id, freshness.
+ * Returns undefined when valid, else a short reason code. Called at most once per id per node.
+ */
+export type Validate<D> = (msg: { readonly topic: TopicId; readonly id: MessageId; readonly data: D }, now: number) => string | undefined
