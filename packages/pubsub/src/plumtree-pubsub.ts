@@ -4,6 +4,7 @@
 // subscribers of the topic.
 import {
   createEnvelope,
+  EnvelopeKinds,
   InvalidMessageError,
   InvalidSignatureError,
   MemoryMetrics,
@@ -205,7 +206,7 @@ export class PlumtreePubSub extends TypedEventEmitter<PubSubEvents> implements P
     this.#metrics.increment('saorsa_pubsub_published_total')
     this.#input({ type: 'publish', topic: topicId, id: envelope.id, data: { envelope, bytes } })
     if (this.#init.emitSelf === true) {
-      this.#deliver({ from: envelope.header.origin, topic: topicId, id: envelope.id, payload, seq: envelope.header.seq, timestampMs: envelope.header.timestampMs, receivedFrom: envelope.header.origin, hops: 0 })
+      this.#deliver({ from: envelope.header.origin, topic: topicId, kind: envelope.header.kind, id: envelope.id, payload, seq: envelope.header.seq, timestampMs: envelope.header.timestampMs, receivedFrom: envelope.header.origin, hops: 0 })
     }
     return envelope.id
   }
@@ -219,7 +220,7 @@ export class PlumtreePubSub extends TypedEventEmitter<PubSubEvents> implements P
   }
 
   /** The core's validator: signature, origin key, freshness. Runs once per new message id. */
-  #validate(data: SignedMessage, now: number): string | undefined {
+  #validate(data: SignedMessage, now: number): string | { ignore: string } | undefined {
     const e = data.envelope
     try {
       verifyEnvelope(e, this.#c.verifier, {
@@ -230,7 +231,8 @@ export class PlumtreePubSub extends TypedEventEmitter<PubSubEvents> implements P
       })
     } catch (err) {
       if (err instanceof InvalidSignatureError) return err.message.includes('does not hash') ? 'origin-key' : 'bad-signature'
-      if (err instanceof UnknownSignerError) return 'unknown-signer'
+      // The sender omitted the key and we have not learned it yet: not misbehaviour (SPEC.md §2.1).
+      if (err instanceof UnknownSignerError) return { ignore: 'unknown-signer' }
       if (err instanceof InvalidMessageError) return err.reason
       throw err
     }
@@ -271,7 +273,7 @@ export class PlumtreePubSub extends TypedEventEmitter<PubSubEvents> implements P
           if (e.type === 'deliver') {
             const env = e.data.envelope
             this.#metrics.increment('saorsa_pubsub_delivered_total', 1, { via: e.via })
-            this.#deliver({ from: env.header.origin, topic: e.topic, id: e.id, payload: env.payload, seq: env.header.seq, timestampMs: env.header.timestampMs, receivedFrom: e.from, hops: e.hops })
+            this.#deliver({ from: env.header.origin, topic: e.topic, kind: env.header.kind, id: e.id, payload: env.payload, seq: env.header.seq, timestampMs: env.header.timestampMs, receivedFrom: e.from, hops: e.hops })
           } else if (e.type === 'rejected') {
             this.#metrics.increment('saorsa_pubsub_rejected_total', 1, { reason: e.reason })
             this.#log.debug({ peer: e.peer, reason: e.reason }, 'message rejected')
@@ -288,6 +290,8 @@ export class PlumtreePubSub extends TypedEventEmitter<PubSubEvents> implements P
 
   #deliver(d: PubSubDelivery): void {
     this.emit('message', d)
+    // Other kinds belong to other layers (SPEC.md §2.2), which listen to the 'message' event.
+    if (d.kind !== EnvelopeKinds.data) return
     const entry = this.#subs.get(d.topic)
     if (entry === undefined) return
     for (const s of entry.subs) s.push(d)

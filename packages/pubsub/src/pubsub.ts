@@ -6,6 +6,8 @@ export interface PubSubDelivery {
   /** The origin: the peer that signed the message (its key hashes to this id). */
   readonly from: PeerId
   readonly topic: TopicId
+  /** Envelope kind (SPEC.md §2.2): 0 = application data. Subscribers only ever see kind 0. */
+  readonly kind: number
   /** Recomputed from the signed header; never taken from the wire. */
   readonly id: MessageId
   readonly payload: Uint8Array
@@ -34,7 +36,7 @@ export interface SubscribeOptions {
 }
 
 export interface PubSubEvents {
-  /** Every valid message seen for the first time, on any topic (subscribed or only relayed). */
+  /** Every valid message seen for the first time, on any topic (subscribed or only relayed) and of any kind. */
   message: PubSubDelivery
   /** A message from `peer` was rejected (`reason`: `bad-signature`, `id-mismatch`, `stale`, `duplicate`, …). */
   'message:rejected': { peer: PeerId; reason: string }

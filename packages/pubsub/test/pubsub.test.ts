@@ -360,6 +360,41 @@ describe('PlumtreePubSub: a hostile peer hand-crafting frames', () => {
     await honestStillArrives('stale')
   })
 
+  it('a message whose signer key we lack is dropped without blame (unknown-signer); with the key it is delivered', async () => {
+    const h = await hostile()
+    const bare = createEnvelope({ topic: chatId, payload: enc('no key'), seq: 0, timestampMs: Date.now(), includeSignerKey: false }, h.identity)
+    const rejected = rejectedByAll(h.peerId, 'unknown-signer')
+    await h.send(gossip(bare))
+    await rejected
+    for (const v of victims()) {
+      expect(deliveredIds(v)).not.toContain(bare.envelope.id)
+      expect(scoreOf(v, h.peerId) ?? 0).toBeGreaterThanOrEqual(0)
+    }
+    const keyed = createEnvelope({ topic: chatId, payload: enc('with key'), seq: 1, timestampMs: Date.now() }, h.identity)
+    const arrivals = victims().map((v) => v.ps.once('message', (d) => d.id === keyed.envelope.id, { signal: AbortSignal.timeout(5_000) }))
+    await h.send(gossip(keyed))
+    await Promise.all(arrivals)
+  })
+
+  it('an envelope of another kind is relayed and reported, but never handed to subscribers', async () => {
+    const h = await hostile()
+    const subs = victims().map((v) => v.ps.subscribe(CHAT, { signal: AbortSignal.timeout(10_000) }))
+    const other = createEnvelope({ kind: 1, topic: chatId, payload: enc('advert'), seq: 0, timestampMs: Date.now() }, h.identity)
+    const events = victims().map((v) => v.ps.once('message', (d) => d.id === other.envelope.id, { signal: AbortSignal.timeout(5_000) }))
+    await h.send(gossip(other))
+    for (const d of await Promise.all(events)) expect(d.kind).toBe(1)
+    await honestStillArrives('kind 1')
+    // Each subscription holds the honest message (sent after the kind-1 one) and nothing of kind 1.
+    for (const sub of subs) {
+      const got: PubSubDelivery[] = []
+      for await (const d of sub) {
+        got.push(d)
+        if (d.from === honest.peerId) break
+      }
+      expect(got.map((d) => d.kind)).toEqual([0])
+    }
+  })
+
   it('five forged messages get the sender graylisted by every receiver; honest traffic continues', async () => {
     const h = await hostile()
     const graylisted = Promise.all(

@@ -96,6 +96,9 @@ export const DEFAULT_PLUMTREE_CONFIG: PlumtreeConfig = {
   score: {}
 }
 
+/** Most peers with per-peer state (rate budgets, link timestamps). */
+const MAX_PEER_STATES = 4096
+
 interface TopicState {
   readonly eager: Set<PeerId>
   readonly lazy: Set<PeerId>
@@ -275,6 +278,17 @@ export class Plumtree<D> {
   #peer(peer: PeerId): PeerState {
     let p = this.#peers.get(peer)
     if (p === undefined) {
+      // Peers outside our neighbours (GRAFT answers, syncs, strangers) are tracked too, but boundedly:
+      // the oldest such entry goes first. A stranger's rate budget then starts afresh, but its score
+      // (PeerScores, bounded separately) does not.
+      if (this.#peers.size >= MAX_PEER_STATES) {
+        for (const id of this.#peers.keys()) {
+          if (!this.#neighbours.has(id)) {
+            this.#peers.delete(id)
+            break
+          }
+        }
+      }
       const { rateLimit: r, requestLimit: q } = this.config
       p = { inbound: new TokenBucket(r.perSecond, r.burst, this.#now), requests: new TokenBucket(q.perSecond, q.burst, this.#now), shortcut: new Map(), lastFirst: new Map(), prunedAt: new Map(), graftedAt: new Map() }
       this.#peers.set(peer, p)
@@ -362,10 +376,11 @@ export class Plumtree<D> {
       }
       return
     }
-    const reason = this.#validate({ topic, id, data }, this.#now)
-    if (reason !== undefined) {
+    const verdict = this.#validate({ topic, id, data }, this.#now)
+    if (verdict !== undefined) {
       // Not remembered as seen: a forged copy must not block the genuine one.
-      this.#penalize(from, 'invalid', reason)
+      if (typeof verdict === 'string') this.#penalize(from, 'invalid', verdict)
+      else this.#emit({ type: 'rejected', peer: from, reason: verdict.ignore })
       return
     }
     this.#remember(id)

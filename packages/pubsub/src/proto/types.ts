@@ -77,6 +77,8 @@ export type PubSubInput<D> =
 
 /**
  * Checks a message body the first time its id is seen: signature, origin key, id, freshness.
- * Returns undefined when valid, else a short reason code. Called at most once per id per node.
+ * Returns undefined when valid; a reason code when invalid (the sender is blamed: it costs score);
+ * `{ ignore: reason }` to drop it without blame (e.g. a signer whose key we do not have). Called at
+ * most once per id per node for valid messages; an invalid one is not remembered.
  */
-export type Validate<D> = (msg: { readonly topic: TopicId; readonly id: MessageId; readonly data: D }, now: number) => string | undefined
+export type Validate<D> = (msg: { readonly topic: TopicId; readonly id: MessageId; readonly data: D }, now: number) => string | { readonly ignore: string } | undefined
