@@ -454,6 +454,49 @@ describe('shuffle', () => {
   })
 })
 
+describe('partition healing (heal probes)', () => {
+  const cfg: Partial<HyParViewConfig> = { activeViewSize: 2, activeViewMax: 3, passiveViewSize: 4, healRounds: 2 }
+  const probes = (out: HyParViewCommand[]): PeerId[] =>
+    out.flatMap((c) => (c.type === 'send' && c.msg.type === 'neighbor' && c.msg.priority === 'low' ? [c.to.id] : []))
+
+  it('a peer declared failed is asked to be a neighbour again at the next shuffle round; an acceptance is taken even at the max', () => {
+    const hv = core({ active: [1, 2, 3], config: cfg })
+    hv.handle({ type: 'start' }, 0)
+    hv.handle({ type: 'peer-failed', peer: P[1]!.id }, 0)
+    hv.handle(msg(P[4]!, neighbor('high')), 0) // back at the max (3)
+    const out = hv.handle(timer({ type: 'shuffle', round: 0 }), 30_000)
+    expect(probes(out)).toEqual([P[1]!.id])
+    const accepted = hv.handle(msg(P[1]!, reply(true)), 30_100)
+    expect(ids(hv.activeView())).toContain(P[1]!.id)
+    expect(hv.activeView()).toHaveLength(3) // a spare neighbour was shed for it
+    expect(accepted.some((c) => c.type === 'emit' && c.event.type === 'neighbor:up' && c.event.peer.id === P[1]!.id)).toBe(true)
+    // Healed: no more probes.
+    expect(probes(hv.handle(timer({ type: 'shuffle', round: 1 }), 60_000))).toEqual([])
+  })
+
+  it('an unanswered probe leaves the peer gone and it is probed again later, for healRounds rounds only', () => {
+    const hv = core({ active: [1, 2], config: cfg })
+    hv.handle({ type: 'start' }, 0)
+    hv.handle({ type: 'peer-failed', peer: P[1]!.id }, 0)
+    const first = hv.handle(timer({ type: 'shuffle', round: 0 }), 30_000)
+    expect(probes(first)).toEqual([P[1]!.id])
+    const t = first.find((c) => c.type === 'schedule' && c.timer.type === 'neighbor-timeout')
+    if (t === undefined || t.type !== 'schedule') throw new Error('expected a neighbor-timeout')
+    expect(hv.handle(timer(t.timer), 35_000)).toEqual([close(P[1]!)])
+    expect(probes(hv.handle(timer({ type: 'shuffle', round: 1 }), 60_000))).toEqual([P[1]!.id])
+    expect(probes(hv.handle(timer({ type: 'shuffle', round: 2 }), 90_000))).toEqual([]) // pending still
+    hv.handle(msg(P[1]!, reply(false)), 90_001)
+    expect(probes(hv.handle(timer({ type: 'shuffle', round: 3 }), 120_000))).toEqual([]) // beyond healRounds
+  })
+
+  it('a peer that left cleanly (DISCONNECT alive = false) is never probed', () => {
+    const hv = core({ active: [1, 2], config: cfg })
+    hv.handle({ type: 'start' }, 0)
+    hv.handle(msg(P[1]!, disconnect(false)), 0)
+    expect(probes(hv.handle(timer({ type: 'shuffle', round: 0 }), 30_000))).toEqual([])
+  })
+})
+
 describe('untrusted input', () => {
   it('malformed messages are ignored without throwing and without changing state', () => {
     const hv = core({ active: [1, 2, 3], passive: [5], config: { activeViewSize: 3, shuffleActiveCount: 1, shufflePassiveCount: 1 } })

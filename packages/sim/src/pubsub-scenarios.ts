@@ -69,6 +69,23 @@ class Harness {
     return out
   }
 
+  /** Live nodes joined to `start` by live active-view links (BFS). */
+  component(start: number): Set<number> {
+    const seen = new Set([start])
+    const queue = [start]
+    while (queue.length > 0) {
+      const i = queue.pop() as number
+      for (const p of this.node(i).membership.activeView()) {
+        const j = this.sim.indexOf(p.id)
+        if (j !== undefined && this.sim.isAlive(j) && !seen.has(j)) {
+          seen.add(j)
+          queue.push(j)
+        }
+      }
+    }
+    return seen
+  }
+
   node(i: number): GossipNode {
     return this.sim.node(i) as GossipNode
   }
@@ -92,7 +109,7 @@ class Harness {
   }
 
   /** Figures of the given broadcasts, counting eager and GRAFT deliveries only. */
-  figures(ids: readonly MessageId[]): { reliability: number; reliabilityMin: number; rmr: number; ldh: number; ldhMax: number; maxHops: number; graftDeliveries: number } {
+  figures(ids: readonly MessageId[]): { reliability: number; reliabilityMin: number; rmr: number; ldh: number; maxHops: number; graftDeliveries: number } {
     const rel: number[] = []
     const rmr: number[] = []
     const ldh: number[] = []
@@ -118,7 +135,6 @@ class Harness {
       reliabilityMin: round4(rel.length === 0 ? 0 : Math.min(...rel)),
       rmr: round4(mean(rmr)),
       ldh: round4(mean(ldh)),
-      ldhMax: ldh.length === 0 ? 0 : Math.max(...ldh),
       maxHops: ldh.length === 0 ? 0 : Math.max(...ldh),
       graftDeliveries: grafts
     }
@@ -178,7 +194,10 @@ export function broadcastFailureScenario(opts: BroadcastOptions): Record<string,
   const crashed = order.slice(0, Math.floor(fail * h.sim.size))
   for (const i of crashed) h.sim.crash(i)
   const live = h.live()
-  const first = h.broadcast(live[h.sim.rng.int(live.length)] as number, live.length)
+  const origin = live[h.sim.rng.int(live.length)] as number
+  // The most any broadcast could reach at that instant: the survivors joined to the origin by live links.
+  const reachable = h.component(origin).size
+  const first = h.broadcast(origin, live.length)
   const early: MessageId[] = []
   const later: MessageId[] = []
   h.schedule(9, start + 1000, 1000, early)
@@ -194,6 +213,7 @@ export function broadcastFailureScenario(opts: BroadcastOptions): Record<string,
     fail,
     crashed: crashed.length,
     firstReliability: f.reliability,
+    firstReachable: round4((reachable - 1) / Math.max(1, live.length - 1)),
     firstGraftDeliveries: f.graftDeliveries,
     earlyReliabilityMin: e.reliabilityMin,
     laterBroadcasts: later.length,

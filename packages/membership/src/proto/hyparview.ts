@@ -39,6 +39,8 @@ export interface HyParViewConfig {
   readonly neighborRequestTimeoutMs: number
   /** Period of the repair timer that refills an active view below target. Default 5 000 ms (our choice: one repair round per request timeout). */
   readonly repairIntervalMs: number
+  /** Shuffle rounds during which a peer declared failed is still probed (see healProbe). Default 20 (10 minutes). */
+  readonly healRounds: number
 }
 
 export const DEFAULT_HYPARVIEW_CONFIG: Readonly<HyParViewConfig> = Object.freeze({
@@ -53,7 +55,8 @@ export const DEFAULT_HYPARVIEW_CONFIG: Readonly<HyParViewConfig> = Object.freeze
   shufflePassiveCount: 4,
   shuffleIntervalMs: 30_000,
   neighborRequestTimeoutMs: 5_000,
-  repairIntervalMs: 5_000
+  repairIntervalMs: 5_000,
+  healRounds: 20
 })
 
 /** Priority of a NEIGHBOR request: `high` only when the sender's active view is empty (or it already added us). */
@@ -100,6 +103,8 @@ type Out = HyParViewCommand[]
 interface PendingRequest {
   readonly attempt: number
   readonly priority: NeighborPriority
+  /** A heal probe to a peer declared failed (see #healProbe): accepted even at the max. */
+  readonly heal?: boolean
 }
 
 /** Defensive bounds on untrusted PeerInfo (multiaddrs with relay hops stay far below these). */
@@ -149,8 +154,11 @@ export class HyParView {
   /** Passive peers asked since the last repair tick: a refused request moves on to a fresh peer, and when all
    * have refused we wait for the next tick instead of asking the same full peers in a loop. */
   private readonly tried = new Set<PeerId>()
-  /** Peers declared failed or gone: not re-learnt second hand until they contact us again. Bounded by passiveViewMax. */
-  private readonly gone = new Set<PeerId>()
+  /**
+   * Peers declared failed or gone: not re-learnt second hand until they contact us again. Bounded by
+   * passiveViewMax. With their addresses (when known) and the shuffle round they went, for heal probes.
+   */
+  private readonly gone = new Map<PeerId, { readonly info: PeerInfo | undefined; readonly round: number }>()
   /** Peers we sent in our last SHUFFLE: preferred evictions when its reply comes (undefined: no reply expected). */
   private lastShuffle: ReadonlySet<PeerId> | undefined
   private nextAttempt = 1
@@ -248,8 +256,8 @@ export class HyParView {
   private onPeerFailed(peer: PeerId, notify: boolean, out: Out): void {
     if (!isPeerId(peer) || peer === this.me.id) return
     this.pending.delete(peer)
+    this.markGone(peer, this.active.get(peer) ?? this.passive.get(peer))
     this.passive.delete(peer)
-    this.markGone(peer)
     if (this.active.has(peer)) this.removeActive(peer, notify, out)
     this.refill(out, [peer])
   }
@@ -261,7 +269,9 @@ export class HyParView {
    * arrive). To a passive peer (e.g. a SHUFFLE_REPLY): forget it.
    */
   private onSendFailed(peer: PeerId, out: Out): void {
-    if (this.pending.has(peer)) {
+    if (this.pending.get(peer)?.heal === true) {
+      this.pending.delete(peer) // still gone; another probe later
+    } else if (this.pending.has(peer)) {
       this.pending.delete(peer)
       this.passive.delete(peer)
       this.refill(out, [peer])
@@ -379,7 +389,9 @@ export class HyParView {
     }
     this.pending.delete(from.id)
     if (accepted) {
-      if (!this.addActive(from, false, out)) this.sendDisconnect(from, out)
+      if (request.heal === true) this.gone.delete(from.id)
+      // A heal probe's link is worth a spare neighbour: it may be the one that rejoins two halves.
+      if (!this.addActive(from, request.heal === true, out)) this.sendDisconnect(from, out)
     } else {
       this.closeIfIdle(from.id, out)
       this.refill(out, [from.id])
@@ -457,7 +469,30 @@ export class HyParView {
     if (round !== this.shuffleRound) return // stale or duplicated
     this.shuffleRound++
     this.sendShuffle(out)
+    this.healProbe(out)
     out.push({ type: 'schedule', after: this.cfg.shuffleIntervalMs, timer: { type: 'shuffle', round: this.shuffleRound } })
+  }
+
+  /**
+   * Partition healing (our addition to the paper). When a network splits, each side declares the
+   * other failed and drops it from both views; once the split heals nothing in HyParView would bring
+   * the halves together again (full active views never look at the passive view, and the passive
+   * views were purged). So each shuffle round a node sends a low-priority NEIGHBOR to one random peer
+   * it declared failed in the last `healRounds` rounds; an acceptance is taken even at the max
+   * (shedding a spare neighbour). A dead peer costs one unanswered request per round.
+   */
+  private healProbe(out: Out): void {
+    const candidates: PeerInfo[] = []
+    for (const [id, g] of this.gone) {
+      if (this.shuffleRound - g.round > this.cfg.healRounds) continue
+      if (g.info !== undefined && !this.pending.has(id) && !this.active.has(id)) candidates.push(g.info)
+    }
+    if (candidates.length === 0) return
+    const peer = candidates[this.rng.int(candidates.length)] as PeerInfo
+    const attempt = this.nextAttempt++
+    this.pending.set(peer.id, { attempt, priority: 'low', heal: true })
+    out.push({ type: 'send', to: peer, msg: { type: 'neighbor', priority: 'low' } })
+    out.push({ type: 'schedule', after: this.cfg.neighborRequestTimeoutMs, timer: { type: 'neighbor-timeout', peer: peer.id, attempt } })
   }
 
   /** Sends one SHUFFLE to a random active peer (none when the active view is empty). */
@@ -493,6 +528,10 @@ export class HyParView {
     const request = this.pending.get(peer)
     if (request === undefined || request.attempt !== attempt) return // answered, or an older request
     this.pending.delete(peer)
+    if (request.heal === true) {
+      out.push({ type: 'disconnect', peer })
+      return // still gone; another probe later
+    }
     this.passive.delete(peer)
     out.push({ type: 'disconnect', peer })
     this.refill(out, [peer])
@@ -585,11 +624,11 @@ export class HyParView {
     for (const node of nodes) this.addPassive(node, sent)
   }
 
-  private markGone(id: PeerId): void {
+  private markGone(id: PeerId, info?: PeerInfo): void {
     this.gone.delete(id)
-    this.gone.add(id)
+    this.gone.set(id, { info, round: this.shuffleRound })
     if (this.gone.size > this.cfg.passiveViewMax) {
-      const oldest = this.gone.values().next()
+      const oldest = this.gone.keys().next()
       if (oldest.done !== true) this.gone.delete(oldest.value)
     }
   }
