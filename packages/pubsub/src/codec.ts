@@ -41,7 +41,7 @@ export const PUBSUB_LIMITS = {
 } as const
 
 const TYPES = ['gossip', 'ihave', 'iwant', 'graft', 'prune', 'sync', 'sync-retry'] as const
-const MODES: readonly GossipMode[] = ['eager', 'graft', 'sync']
+const MODES: readonly GossipMode[] = ['eager', 'graft', 'sync', 'relay']
 
 /** Wire bytes of a pub/sub message. */
 export function encodePubSubMessage(msg: WirePubSubMessage): Uint8Array {

@@ -59,7 +59,7 @@ const arbIds = fc.array(arbId, { maxLength: 20 })
 const arbCells = fc.constantFrom(...IBLT_SIZES.slice(0, 2))
 const arbMessage: fc.Arbitrary<WirePubSubMessage> = fc.oneof(
   fc
-    .record({ e: fc.constantFrom(...envelopes), hops: arbHops, mode: fc.constantFrom<GossipMode>('eager', 'graft', 'sync') })
+    .record({ e: fc.constantFrom(...envelopes), hops: arbHops, mode: fc.constantFrom<GossipMode>('eager', 'graft', 'sync', 'relay') })
     .map(({ e, hops, mode }): WirePubSubMessage => ({ type: 'gossip', topic: e.envelope.header.topic, id: e.envelope.id, hops, mode, data: e })),
   fc
     .record({ topic: arbTopic, entries: fc.array(fc.record({ id: arbId, hops: arbHops }), { maxLength: 20 }) })
@@ -75,7 +75,7 @@ const arbMessage: fc.Arbitrary<WirePubSubMessage> = fc.oneof(
 
 describe('pubsub wire codec: round trips', () => {
   it('gossip: a real signed envelope comes back field by field, with its exact bytes', () => {
-    for (const mode of ['eager', 'graft', 'sync'] as const) {
+    for (const mode of ['eager', 'graft', 'sync', 'relay'] as const) {
       const e = envelopes[1]!
       const m: WirePubSubMessage = { type: 'gossip', topic: e.envelope.header.topic, id: e.envelope.id, hops: 7, mode, data: e }
       const back = roundTrip(m)
@@ -219,8 +219,8 @@ describe('pubsub wire codec: rejections', () => {
     expect(invalid(() => decodePubSubMessage(encodeCbor([1, 4, t, 0]))).reason).toBe('field:fields')
     expect(invalid(() => decodePubSubMessage(encodeCbor([1, 4, t.subarray(0, 31)]))).reason).toBe('field:topic')
     expect(invalid(() => decodePubSubMessage(encodeCbor([1, 2, t, [new Uint8Array(33)]]))).reason).toBe('field:id')
-    const mode3 = encodeCbor([1, 0, idToBytes(e.envelope.id), 1, 3, e.bytes])
-    expect(invalid(() => decodePubSubMessage(mode3)).reason).toBe('field:mode')
+    const mode4 = encodeCbor([1, 0, idToBytes(e.envelope.id), 1, 4, e.bytes])
+    expect(invalid(() => decodePubSubMessage(mode4)).reason).toBe('field:mode')
     expect(invalid(() => decodePubSubMessage(new Uint8Array(0))).reason).toBe('cbor')
   })
 

@@ -28,7 +28,7 @@ function core(neighbours: PeerId[], config: Partial<PlumtreeConfig> = {}, me: Pe
   for (const n of neighbours) p.handle({ type: 'neighbor-up', peer: n }, 0)
   return p
 }
-const gossip = (n: number, hops: number, mode: 'eager' | 'graft' | 'sync' = 'eager', bad = false): Msg => ({
+const gossip = (n: number, hops: number, mode: 'eager' | 'graft' | 'sync' | 'relay' = 'eager', bad = false): Msg => ({
   type: 'gossip',
   topic: TOPIC,
   id: mid(n),
@@ -91,6 +91,18 @@ describe('Plumtree core: push, prune, lazy push', () => {
     expect(immediate[0]?.msg.type === 'ihave' && immediate[0].msg.entries.length).toBe(4)
     const rest = sendsOf(p.handle({ type: 'timer', timer: { type: 'flush' } }, 6100), 'ihave')
     expect(rest.map((s) => (s.msg.type === 'ihave' ? s.msg.entries.map((e) => e.id) : []))).toEqual([[mid(4), mid(5)]])
+  })
+
+  it('a copy from a peer outside our neighbours is relayed along the tree in relay mode; relay duplicates prune nothing', () => {
+    const p = core([A, B])
+    const out = p.handle(from(C, gossip(1, 2)), 0)
+    expect(events(out).map((e) => e.type)).toEqual(['deliver'])
+    expect(sends(out)).toEqual([A, B].map((to) => ({ to, msg: gossip(1, 3, 'relay') })))
+    // A relay copy arriving again over a tree link changes nothing.
+    expect(sends(p.handle(from(A, gossip(1, 3, 'relay')), 5000))).toEqual([])
+    expect(p.links(TOPIC)).toEqual({ eager: [A, B], lazy: [] })
+    // And a first copy in relay mode is passed on in relay mode.
+    expect(sends(p.handle(from(A, gossip(2, 4, 'relay')), 5001))).toEqual([{ to: B, msg: gossip(2, 5, 'relay') }])
   })
 
   it('neighbor-down removes the peer from every topic; a new neighbour starts eager', () => {

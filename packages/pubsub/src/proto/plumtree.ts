@@ -395,10 +395,10 @@ export class Plumtree<D> {
     // link eager then would undo every prune of a busy topic and keep cycles (duplicates) alive.
     if (mode === 'eager' && t.lazy.has(from) && !this.#recent(this.#peer(from).prunedAt, topic)) this.#makeEager(t, topic, from)
     // A message repaired by anti-entropy, or handed to us by a peer outside our neighbours, enters the
-    // tree at a second point: it spreads on as a repair ('sync' mode), whose duplicates prune nothing,
-    // so no peer can reshape the tree by injecting copies in several places.
-    const repair = mode === 'sync' || !this.#neighbours.has(from)
-    if (hops < this.config.maxHops) this.#forward(t, topic, id, hops, data, from, repair ? 'sync' : 'eager')
+    // tree at a second point: it spreads on in a mode whose duplicates prune nothing ('sync', or
+    // 'relay'), so neither repairs nor a peer injecting copies in several places reshape the tree.
+    const onward: GossipMode = mode === 'sync' ? 'sync' : mode === 'relay' || !this.#neighbours.has(from) ? 'relay' : 'eager'
+    if (hops < this.config.maxHops) this.#forward(t, topic, id, hops, data, from, onward)
   }
 
   /** Pushes to the eager peers and announces to the lazy ones, except `except`. */

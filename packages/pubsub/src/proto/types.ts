@@ -4,8 +4,12 @@
 // what is valid only through the `validate` function its owner passes in.
 import type { MessageId, PeerId, TopicId } from '@saorsa-gossip/types'
 
-/** How a message reached us: pushed along the tree, answered to a GRAFT, or pulled by anti-entropy. */
-export type GossipMode = 'eager' | 'graft' | 'sync'
+/**
+ * Why a copy was sent: pushed along the tree (`eager`), answered to a GRAFT (`graft`), moved by
+ * anti-entropy (`sync`), or pushed along the tree after it entered from a peer outside the sender's
+ * neighbours (`relay`). Only `eager` copies change links (a duplicate prunes, a first copy grafts).
+ */
+export type GossipMode = 'eager' | 'graft' | 'sync' | 'relay'
 
 /** One `(id, hops)` entry of an IHAVE: the announcer received `id` after `hops` hops. */
 export interface IHaveEntry {
