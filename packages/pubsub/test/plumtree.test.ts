@@ -171,6 +171,17 @@ describe('Plumtree core: repair by GRAFT and the tree optimisation', () => {
     expect(sendsOf(flush, 'ihave').map((s) => s.to)).toEqual([C])
   })
 
+  it('a node pruned by its last tree link rejoins the tree through a lazy link at once', () => {
+    const p = withLazy() // eager [A], lazy [B, C]
+    const out = p.handle(from(A, { type: 'prune', topic: TOPIC }), 20_000)
+    const grafts = sendsOf(out, 'graft')
+    expect(grafts).toHaveLength(1)
+    const to = grafts[0]?.to as PeerId
+    expect([B, C]).toContain(to)
+    expect(p.links(TOPIC).eager).toEqual([to])
+    expect(p.links(TOPIC).lazy).toContain(A)
+  })
+
   it('a PRUNE makes the link lazy', () => {
     const p = core([A, B])
     p.handle(from(A, gossip(1, 1)), 0)
