@@ -188,7 +188,7 @@ export class Plumtree<D> {
     return [...this.#topics.keys()]
   }
 
-  /** Whether the id has been seen (delivered, published or rejected as a replay). */
+  /** Whether the id has been seen (delivered or published here), i.e. a copy now would be a duplicate. */
   hasSeen(id: MessageId): boolean {
     return this.#seen.has(id)
   }
