@@ -86,6 +86,7 @@ export function decodePubSubMessage(bytes: Uint8Array): WirePubSubMessage {
       const [idRaw, hopsRaw, modeRaw, envRaw] = n(4)
       const id = idOf(idRaw, 'id')
       const hops = expectUint(hopsRaw, 'hops', PUBSUB_LIMITS.maxHops)
+      if (hops === 0) throw new InvalidMessageError('hops must be at least 1', 'field:hops')
       const mode = MODES[expectUint(modeRaw, 'mode', MODES.length - 1)] as GossipMode
       const envBytes = expectBytes(envRaw, 'envelope', { max: MAX_ENVELOPE_BYTES })
       const envelope = decodeEnvelope(envBytes)

@@ -86,10 +86,22 @@ class Sub implements Subscription {
     if (this.#done) return
     this.#done = true
     this.#onEnd()
+    for (const f of this.#ends.splice(0)) f()
     this.#wake?.()
   }
 
+  /** Runs `f` when the subscription ends. */
+  onEnd(f: () => void): void {
+    this.#ends.push(f)
+  }
+
+  readonly #ends: Array<() => void> = []
+
+  #iterated = false
+
   async *[Symbol.asyncIterator](): AsyncIterator<PubSubDelivery> {
+    if (this.#iterated) throw new Error('a subscription can be iterated once; subscribe again for another reader')
+    this.#iterated = true
     try {
       for (;;) {
         const next = this.#buffer.shift()
@@ -120,7 +132,8 @@ export class PlumtreePubSub extends TypedEventEmitter<PubSubEvents> implements P
   readonly #subs = new Map<TopicId, { name: string; subs: Set<Sub> }>()
   readonly #keys = new Map<PeerId, Uint8Array>()
   readonly #pending = new Map<PeerId, number>()
-  #seq = 0
+  /** Per-origin sequence numbers keep increasing across restarts: they start at the clock in µs. */
+  #seq = -1
 
   constructor(components: PlumtreePubSubComponents, init: PlumtreePubSubInit = {}) {
     super()
@@ -191,7 +204,11 @@ export class PlumtreePubSub extends TypedEventEmitter<PubSubEvents> implements P
     const signal = options.signal
     if (signal !== undefined) {
       if (signal.aborted) sub.unsubscribe()
-      else signal.addEventListener('abort', () => sub.unsubscribe(), { once: true })
+      else {
+        const onAbort = (): void => sub.unsubscribe()
+        signal.addEventListener('abort', onAbort, { once: true })
+        sub.onEnd(() => signal.removeEventListener('abort', onAbort))
+      }
     }
     return sub
   }
@@ -200,7 +217,7 @@ export class PlumtreePubSub extends TypedEventEmitter<PubSubEvents> implements P
     if (this.#core === undefined) throw new Error('pubsub not started')
     const topicId = topicIdFromName(topic)
     const { envelope, bytes } = createEnvelope(
-      { topic: topicId, payload, seq: this.#seq++, timestampMs: this.#c.clock.now(), includeSignerKey: this.#init.includeSignerKey !== false },
+      { topic: topicId, payload, seq: this.#nextSeq(), timestampMs: this.#c.clock.now(), includeSignerKey: this.#init.includeSignerKey !== false },
       this.#c.signer
     )
     this.#metrics.increment('saorsa_pubsub_published_total')
@@ -209,6 +226,11 @@ export class PlumtreePubSub extends TypedEventEmitter<PubSubEvents> implements P
       this.#deliver({ from: envelope.header.origin, topic: topicId, kind: envelope.header.kind, id: envelope.id, payload, seq: envelope.header.seq, timestampMs: envelope.header.timestampMs, receivedFrom: envelope.header.origin, hops: 0 })
     }
     return envelope.id
+  }
+
+  #nextSeq(): number {
+    this.#seq = Math.max(this.#seq + 1, this.#c.clock.now() * 1000)
+    return this.#seq
   }
 
   topics(): string[] {
@@ -233,7 +255,9 @@ export class PlumtreePubSub extends TypedEventEmitter<PubSubEvents> implements P
       if (err instanceof InvalidSignatureError) return err.message.includes('does not hash') ? 'origin-key' : 'bad-signature'
       // The sender omitted the key and we have not learned it yet: not misbehaviour (SPEC.md §2.1).
       if (err instanceof UnknownSignerError) return { ignore: 'unknown-signer' }
-      if (err instanceof InvalidMessageError) return err.reason
+      // Too old or too far ahead: the origin chose the timestamp, and the copy may have aged on the way
+      // or our clock may differ: dropped, not blamed on the neighbour that relayed it.
+      if (err instanceof InvalidMessageError) return err.reason === 'stale' || err.reason === 'future' ? { ignore: err.reason } : err.reason
       throw err
     }
     if (e.signerKey !== null && !this.#keys.has(e.header.origin)) {

@@ -54,7 +54,7 @@ const envelopes: SignedMessage[] = [
 
 const arbId = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => messageIdFromBytes(b))
 const arbTopic = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => topicIdFromBytes(b))
-const arbHops = fc.integer({ min: 0, max: PUBSUB_LIMITS.maxHops })
+const arbHops = fc.integer({ min: 1, max: PUBSUB_LIMITS.maxHops })
 const arbIds = fc.array(arbId, { maxLength: 20 })
 const arbCells = fc.constantFrom(...IBLT_SIZES.slice(0, 2))
 const arbMessage: fc.Arbitrary<WirePubSubMessage> = fc.oneof(
@@ -194,6 +194,7 @@ describe('pubsub wire codec: rejections', () => {
   })
 
   it('rejects hops above 255', () => {
+    expect(invalid(() => decodePubSubMessage(gossip({ hops: 0 }))).reason).toBe('field:hops')
     expect(invalid(() => decodePubSubMessage(gossip({ hops: 256 }))).reason).toBe('field:hops')
     expect(invalid(() => decodePubSubMessage(gossip({ hops: 70_000 }))).reason).toBe('field:hops')
     const ihave = encodePubSubMessage({ type: 'ihave', topic, entries: [{ id: mid(1), hops: 256 }] })

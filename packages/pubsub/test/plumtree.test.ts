@@ -128,18 +128,18 @@ describe('Plumtree core: repair by GRAFT and the tree optimisation', () => {
     const p = withLazy()
     const ihave = (hops: number): Msg => ({ type: 'ihave', topic: TOPIC, entries: [{ id: mid(1), hops }] })
     const first = p.handle(from(B, ihave(2)), 10_000)
-    expect(first).toEqual([{ type: 'schedule', after: C0.graftTimeoutMs, timer: { type: 'graft', id: mid(1) } }])
+    expect(first).toEqual([{ type: 'schedule', after: C0.graftTimeoutMs, timer: { type: 'graft', topic: TOPIC, id: mid(1) } }])
     expect(p.handle(from(C, ihave(3)), 10_010)).toEqual([])
-    const fire = p.handle({ type: 'timer', timer: { type: 'graft', id: mid(1) } }, 11_000)
+    const fire = p.handle({ type: 'timer', timer: { type: 'graft', topic: TOPIC, id: mid(1) } }, 11_000)
     expect(sends(fire)).toEqual([{ to: B, msg: { type: 'graft', topic: TOPIC, ids: [mid(1)] } }])
-    expect(fire).toContainEqual({ type: 'schedule', after: C0.graftRetryMs, timer: { type: 'graft', id: mid(1) } })
+    expect(fire).toContainEqual({ type: 'schedule', after: C0.graftRetryMs, timer: { type: 'graft', topic: TOPIC, id: mid(1) } })
     expect(p.links(TOPIC).eager).toContain(B)
-    const retry = p.handle({ type: 'timer', timer: { type: 'graft', id: mid(1) } }, 11_500)
+    const retry = p.handle({ type: 'timer', timer: { type: 'graft', topic: TOPIC, id: mid(1) } }, 11_500)
     expect(sendsOf(retry, 'graft').map((s) => s.to)).toEqual([C])
     // The answer ends the wait: the next timer does nothing.
     const got = p.handle(from(C, gossip(1, 3, 'graft')), 11_600)
     expect(events(got)).toContainEqual({ type: 'deliver', topic: TOPIC, id: mid(1), from: C, hops: 3, via: 'graft', data: { n: 1 } })
-    expect(p.handle({ type: 'timer', timer: { type: 'graft', id: mid(1) } }, 12_000)).toEqual([])
+    expect(p.handle({ type: 'timer', timer: { type: 'graft', topic: TOPIC, id: mid(1) } }, 12_000)).toEqual([])
   })
 
   it('an IHAVE of a message already delivered arms nothing', () => {
@@ -283,6 +283,59 @@ describe('Plumtree core: validation, replays and scores', () => {
     expect(p.hasSeen(mid(49))).toBe(true)
     expect(p.hasSeen(mid(29))).toBe(false)
     expect(p.hasSeen(mid(30))).toBe(true)
+  })
+})
+
+describe('Plumtree core: bounds against a hostile or unlucky neighbour', () => {
+  const TOPIC2 = hex(2, 3) as TopicId
+  const ihave = (topic: TopicId, ids: number[], hops = 2): Msg => ({ type: 'ihave', topic, entries: ids.map((n) => ({ id: mid(n), hops })) })
+  const graftTimers = (out: Cmd[]) => out.flatMap((c) => (c.type === 'schedule' && c.timer.type === 'graft' ? [c.timer] : []))
+
+  it('a copy of a message received at maxHops is answered with maxHops, never beyond', () => {
+    const p = core([A, B], { maxHops: 5 })
+    p.handle(from(A, gossip(1, 5)), 0)
+    expect(sends(p.handle(from(B, { type: 'iwant', topic: TOPIC, ids: [mid(1)] }), 1))).toEqual([{ to: B, msg: gossip(1, 5, 'sync') }])
+  })
+
+  it('the ids one IHAVE announced are each asked of that announcer once, however many timers fire', () => {
+    const p = core([A, B])
+    p.handle(from(A, gossip(100, 1)), 0)
+    p.handle(from(B, gossip(100, 1)), 5000) // B → lazy
+    const ids = Array.from({ length: 10 }, (_, k) => k)
+    const timers = graftTimers(p.handle(from(B, ihave(TOPIC, ids)), 6000))
+    expect(timers).toHaveLength(10)
+    const asked: MessageId[] = []
+    for (const timer of timers) for (const s of sendsOf(p.handle({ type: 'timer', timer }, 7000), 'graft')) if (s.msg.type === 'graft') asked.push(...s.msg.ids)
+    expect(asked.sort()).toEqual(ids.map(mid).sort())
+  })
+
+  it('one peer’s announcements can hold at most maxMissingPerPeer waiting entries; others are still heard', () => {
+    const p = core([A, B], { maxMissingPerPeer: 50 })
+    const flood = graftTimers(p.handle(from(A, ihave(TOPIC, Array.from({ length: 200 }, (_, k) => 1000 + k))), 0))
+    expect(flood).toHaveLength(50)
+    expect(graftTimers(p.handle(from(B, ihave(TOPIC, [1])), 1))).toEqual([{ type: 'graft', topic: TOPIC, id: mid(1) }])
+  })
+
+  it('an IHAVE naming another topic cannot shadow the genuine announcement', () => {
+    const p = core([A, B])
+    p.handle(from(A, ihave(TOPIC2, [1])), 0) // hostile: wrong topic, first
+    const honest = graftTimers(p.handle(from(B, ihave(TOPIC, [1])), 10))
+    expect(honest).toEqual([{ type: 'graft', topic: TOPIC, id: mid(1) }])
+    const fire = p.handle({ type: 'timer', timer: honest[0]! }, 1010)
+    expect(sendsOf(fire, 'graft')).toEqual([{ to: B, msg: { type: 'graft', topic: TOPIC, ids: [mid(1)] } }])
+  })
+
+  it('a GRAFT on a topic we hold no state for creates none', () => {
+    const p = core([A])
+    p.handle(from(A, { type: 'graft', topic: TOPIC2, ids: [] }), 0)
+    expect(p.topics()).toEqual([])
+  })
+
+  it('an answer to our own GRAFT that crosses a push from the same peer costs it nothing', () => {
+    const p = core([A, B])
+    p.handle(from(A, gossip(1, 1)), 0)
+    p.handle(from(A, gossip(1, 2, 'graft')), 1)
+    expect(p.scores.get(A, 1)).toBeGreaterThan(0)
   })
 })
 

@@ -44,6 +44,8 @@ export interface PlumtreeConfig {
   maxMissing: number
   /** Announcers remembered per missing message. */
   maxAnnouncers: number
+  /** Missing messages one peer's announcements may account for. */
+  maxMissingPerPeer: number
   /** A duplicate does not prune a link that gave us a first copy less than this long ago (ms). */
   pruneGuardMs: number
   /** How long a PRUNE or GRAFT we sent may still be crossing the peer's messages (ms). */
@@ -79,10 +81,11 @@ export const DEFAULT_PLUMTREE_CONFIG: PlumtreeConfig = {
   optimizationCount: 2,
   cacheMaxMessages: 4096,
   cacheMaxAgeMs: 5 * 60_000,
-  seenMaxIds: 65_536,
+  seenMaxIds: 262_144,
   seenTtlMs: 20 * 60_000,
   maxMissing: 8192,
   maxAnnouncers: 8,
+  maxMissingPerPeer: 1024,
   pruneGuardMs: 1000,
   inFlightMs: 2000,
   optimizationCooldownMs: 5_000,
@@ -102,10 +105,25 @@ const MAX_PEER_STATES = 4096
 interface TopicState {
   readonly eager: Set<PeerId>
   readonly lazy: Set<PeerId>
+  /** Per-neighbour link history on this topic (freed with the topic, or when the neighbour goes). */
+  readonly links: Map<PeerId, LinkState>
   /** When this node last swapped a tree link for a shortcut, or a neighbour changed a link with it. */
   changedAt: number
   /** Last activity (for eviction). */
   touched: number
+}
+
+/** What a topic remembers of one neighbour's link (times in ms; −Infinity = never). */
+interface LinkState {
+  /** It last gave us the first copy of a message. */
+  lastFirst: number
+  /** We last made its link eager (a fresh tree link is spared from pruning a while). */
+  eagerSince: number
+  /** We last sent it a PRUNE / a GRAFT (its messages may still be crossing ours). */
+  prunedAt: number
+  graftedAt: number
+  /** Consecutive IHAVEs showing a shortcut. */
+  shortcut: number
 }
 
 interface CacheEntry<D> {
@@ -121,9 +139,15 @@ interface CacheEntry<D> {
   readonly holders: PeerId[]
 }
 
+/** A message heard of by IHAVE and not received yet, keyed by topic ‖ id (an IHAVE naming the wrong
+ *  topic cannot shadow the right one). */
 interface Missing {
   readonly topic: TopicId
-  readonly announcers: Array<{ peer: PeerId; hops: number }>
+  readonly id: MessageId
+  /** Announcers not asked yet, in the order they announced. */
+  announcers: Array<{ peer: PeerId; hops: number }>
+  /** Announcers already asked (never asked twice). */
+  readonly asked: PeerId[]
   /** A graft timer is pending. */
   armed: boolean
 }
@@ -131,15 +155,8 @@ interface Missing {
 interface PeerState {
   readonly inbound: TokenBucket
   readonly requests: TokenBucket
-  /** Consecutive IHAVEs showing a shortcut, per topic. */
-  readonly shortcut: Map<TopicId, number>
-  /** When this peer last gave us the first copy of a message, per topic. */
-  readonly lastFirst: Map<TopicId, number>
-  /** When we last made its link eager, per topic (a fresh tree link is spared from pruning a while). */
-  readonly eagerSince: Map<TopicId, number>
-  /** When we last sent it a PRUNE / a GRAFT, per topic (its answers may still be crossing ours). */
-  readonly prunedAt: Map<TopicId, number>
-  readonly graftedAt: Map<TopicId, number>
+  /** Keys of the missing entries this peer announced (bounded by maxMissingPerPeer). */
+  readonly announced: Set<string>
 }
 
 export type PlumtreeInput<D> = PubSubInput<D>
@@ -156,7 +173,7 @@ export class Plumtree<D> {
   readonly #topics = new Map<TopicId, TopicState>()
   readonly #cache = new Map<MessageId, CacheEntry<D>>()
   readonly #seen = new Map<MessageId, number>()
-  readonly #missing = new Map<MessageId, Missing>()
+  readonly #missing = new Map<string, Missing>()
   /** IHAVE entries waiting for the flush timer, per peer and topic. */
   readonly #lazyQueue = new Map<PeerId, Map<TopicId, IHaveEntry[]>>()
   #flushArmed = false
@@ -248,16 +265,16 @@ export class Plumtree<D> {
     for (const t of this.#topics.values()) {
       t.eager.delete(peer)
       t.lazy.delete(peer)
+      t.links.delete(peer)
     }
     this.#lazyQueue.delete(peer)
-    this.#peers.delete(peer)
   }
 
   #topic(topic: TopicId): TopicState {
     let t = this.#topics.get(topic)
     if (t === undefined) {
       if (this.#topics.size >= this.config.maxTopics) this.#evictTopic()
-      t = { eager: new Set(), lazy: new Set(), changedAt: -Infinity, touched: this.#now }
+      t = { eager: new Set(), lazy: new Set(), links: new Map(), changedAt: -Infinity, touched: this.#now }
       for (const p of this.#neighbours) if (!this.scores.isGraylisted(p, this.#now)) t.eager.add(p)
       this.#topics.set(topic, t)
     }
@@ -280,19 +297,20 @@ export class Plumtree<D> {
   #peer(peer: PeerId): PeerState {
     let p = this.#peers.get(peer)
     if (p === undefined) {
-      // Peers outside our neighbours (GRAFT answers, syncs, strangers) are tracked too, but boundedly:
-      // the oldest such entry goes first. A stranger's rate budget then starts afresh, but its score
-      // (PeerScores, bounded separately) does not.
+      // Peers are tracked across neighbour churn (so leaving and rejoining does not refill a budget),
+      // and peers outside our neighbours too, but boundedly: the oldest non-neighbour goes first. Its
+      // score (PeerScores, bounded separately) is kept.
       if (this.#peers.size >= MAX_PEER_STATES) {
         for (const id of this.#peers.keys()) {
           if (!this.#neighbours.has(id)) {
+            for (const key of this.#peers.get(id)?.announced ?? []) this.#unannounce(key, id)
             this.#peers.delete(id)
             break
           }
         }
       }
       const { rateLimit: r, requestLimit: q } = this.config
-      p = { inbound: new TokenBucket(r.perSecond, r.burst, this.#now), requests: new TokenBucket(q.perSecond, q.burst, this.#now), shortcut: new Map(), lastFirst: new Map(), eagerSince: new Map(), prunedAt: new Map(), graftedAt: new Map() }
+      p = { inbound: new TokenBucket(r.perSecond, r.burst, this.#now), requests: new TokenBucket(q.perSecond, q.burst, this.#now), announced: new Set() }
       this.#peers.set(peer, p)
     }
     return p
@@ -330,10 +348,12 @@ export class Plumtree<D> {
         break
       case 'graft':
         let pushed = new Set<MessageId>()
-        if (this.#neighbours.has(from)) {
-          const t = this.#topic(msg.topic)
-          if (!t.eager.has(from)) t.changedAt = this.#now
-          pushed = this.#makeEager(t, msg.topic, from)
+        // A GRAFT on a topic we hold no state for changes nothing (it must not create state: a
+        // neighbour could otherwise evict every real topic); a first message creates it, all eager.
+        const gt = this.#topics.get(msg.topic)
+        if (gt !== undefined && this.#neighbours.has(from)) {
+          if (!gt.eager.has(from)) gt.changedAt = this.#now
+          pushed = this.#makeEager(gt, msg.topic, from)
         }
         this.#serve(from, msg.topic, msg.ids.filter((id) => !pushed.has(id)), 'graft')
         break
@@ -374,9 +394,11 @@ export class Plumtree<D> {
     if (this.#seen.has(id)) {
       // A duplicate. The same peer sending the same id twice is a flood; another copy along a cycle
       // of the tree is normal and turns that link lazy.
+      // Only unsolicited copies count: an answer to our own GRAFT or IWANT may cross a push.
       if (cached !== undefined) {
-        if (cached.senders.includes(from)) this.#penalize(from, 'duplicate', 'duplicate')
-        else if (cached.senders.length < 8) cached.senders.push(from)
+        if (cached.senders.includes(from)) {
+          if (mode === 'eager' || mode === 'relay') this.#penalize(from, 'duplicate', 'duplicate')
+        } else if (cached.senders.length < 8) cached.senders.push(from)
         this.#holds(cached, from)
       }
       // A link that gave us a first copy within `pruneGuardMs` is kept: while several broadcasts are
@@ -386,10 +408,10 @@ export class Plumtree<D> {
         // Spared: a link that gave us a first copy, or turned eager, within pruneGuardMs. (Sparing only
         // the link of our latest first copy measured better at 10 broadcasts/s but 6x worse while a
         // tree forms under 5 broadcasts/s.)
-        const ps = this.#peer(from)
+        const l = this.#link(t, from)
         const guard = this.config.pruneGuardMs
-        if (!this.#recent(ps.lastFirst, topic, guard) && !this.#recent(ps.eagerSince, topic, guard)) {
-          if (t.eager.has(from) || (t.lazy.has(from) && !this.#recent(this.#peer(from).prunedAt, topic))) this.#prune(t, topic, from)
+        if (!this.#within(l.lastFirst, guard) && !this.#within(l.eagerSince, guard)) {
+          if (t.eager.has(from) || (t.lazy.has(from) && !this.#within(l.prunedAt))) this.#prune(t, topic, from)
         }
       }
       return
@@ -402,16 +424,16 @@ export class Plumtree<D> {
       return
     }
     this.#remember(id)
-    this.#missing.delete(id)
+    this.#dropMissing(topic + id)
     this.scores.record(from, 'first-delivery', this.#now)
-    this.#peer(from).lastFirst.set(topic, this.#now)
     this.#store(id, { topic, data, hops, from, at: this.#now, senders: [from], holders: [from] })
     this.#emit({ type: 'deliver', topic, id, from, hops, via: mode, data })
     const t = this.#topic(topic)
+    if (this.#neighbours.has(from)) this.#link(t, from).lastFirst = this.#now
     // The sender pushed to us, so it holds the link eager: so do we (the paper's rule) — unless we
     // pruned it a moment ago and this push was already under way when our PRUNE left. Re-making the
     // link eager then would undo every prune of a busy topic and keep cycles (duplicates) alive.
-    if (mode === 'eager' && t.lazy.has(from) && !this.#recent(this.#peer(from).prunedAt, topic)) this.#makeEager(t, topic, from)
+    if (mode === 'eager' && t.lazy.has(from) && !this.#within(this.#link(t, from).prunedAt)) this.#makeEager(t, topic, from)
     // A message repaired by anti-entropy, or handed to us by a peer outside our neighbours, enters the
     // tree at a second point: it spreads on in a mode whose duplicates prune nothing ('sync', or
     // 'relay'), so neither repairs nor a peer injecting copies in several places reshape the tree.
@@ -424,10 +446,10 @@ export class Plumtree<D> {
     // A push still arriving over a link we just pruned comes from the side of the tree our newest
     // links also lead to: pushing it over them would only close a cycle that the nodes on it would
     // cut at random places. Those links get an IHAVE instead.
-    const stale = except !== undefined && this.#recent(this.#peer(except).prunedAt, topic)
+    const stale = except !== undefined && this.#within(t.links.get(except)?.prunedAt ?? -Infinity)
     for (const p of t.eager) {
       if (p === except) continue
-      if (stale && this.#recent(this.#peer(p).graftedAt, topic)) this.#announce(p, topic, { id, hops })
+      if (stale && this.#within(this.#link(t, p).graftedAt)) this.#announce(p, topic, { id, hops })
       else this.#send(p, { type: 'gossip', topic, id, hops: hops + 1, mode, data })
     }
     for (const p of t.lazy) if (p !== except) this.#announce(p, topic, { id, hops })
@@ -464,9 +486,10 @@ export class Plumtree<D> {
 
   #ihave(from: PeerId, topic: TopicId, entries: readonly IHaveEntry[]): void {
     const peer = this.#peer(from)
+    const t = this.#topics.get(topic)
     // An IHAVE over a link we hold eager, shortly after we grafted it, was sent before our GRAFT
     // reached the peer: nothing else will bring those messages along the tree, so ask at once.
-    const askNow = this.#topics.get(topic)?.eager.has(from) === true && this.#recent(peer.graftedAt, topic)
+    const askNow = t !== undefined && t.eager.has(from) && this.#within(t.links.get(from)?.graftedAt ?? -Infinity)
     const fresh: MessageId[] = []
     const known: Array<[number, CacheEntry<D>]> = []
     for (const { id, hops } of entries) {
@@ -477,69 +500,87 @@ export class Plumtree<D> {
         continue
       }
       if (this.#seen.has(id)) continue
-      let m = this.#missing.get(id)
+      const key = topic + id
+      let m = this.#missing.get(key)
       if (m === undefined) {
-        if (this.#missing.size >= this.config.maxMissing) continue
-        m = { topic, announcers: [], armed: false }
-        this.#missing.set(id, m)
+        if (this.#missing.size >= this.config.maxMissing || peer.announced.size >= this.config.maxMissingPerPeer) continue
+        m = { topic, id, announcers: [], asked: [], armed: false }
+        this.#missing.set(key, m)
       }
-      if (m.topic !== topic || m.announcers.some((a) => a.peer === from)) continue
+      if (m.asked.includes(from) || m.announcers.some((a) => a.peer === from)) continue
+      if (m.announcers.length >= this.config.maxAnnouncers || peer.announced.size >= this.config.maxMissingPerPeer) continue
+      m.announcers.push({ peer: from, hops })
+      peer.announced.add(key)
       fresh.push(id)
-      if (m.announcers.length < this.config.maxAnnouncers) m.announcers.push({ peer: from, hops })
       if (!m.armed) {
         m.armed = true
-        this.#schedule(this.config.graftTimeoutMs, { type: 'graft', id })
+        this.#schedule(this.config.graftTimeoutMs, { type: 'graft', topic, id })
       }
     }
     // Shortcuts are judged after the unknown ids are recorded, so a GRAFT they cause asks for those too.
     let grafted = false
-    for (const [hops, cached] of known) grafted = this.#considerShortcut(from, peer, topic, hops, cached) || grafted
+    for (const [hops, cached] of known) grafted = this.#considerShortcut(from, topic, hops, cached) || grafted
     if (askNow && !grafted && fresh.length > 0) this.#sendGraft(from, topic, fresh)
   }
 
   /** The tree-optimisation rule of the paper (§3.8), made to wait for a consistent shortcut. */
-  #considerShortcut(from: PeerId, peer: PeerState, topic: TopicId, lazyHops: number, cached: CacheEntry<D>): boolean {
+  #considerShortcut(from: PeerId, topic: TopicId, lazyHops: number, cached: CacheEntry<D>): boolean {
     const parent = cached.from
     const t = this.#topics.get(topic)
     if (parent === undefined || t === undefined || !t.lazy.has(from) || !t.eager.has(parent)) return false
     if (this.#now - t.changedAt < this.config.optimizationCooldownMs) return false
-    if (lazyHops + this.config.optimizationHops < cached.hops) {
-      const n = (peer.shortcut.get(topic) ?? 0) + 1
-      if (n < this.config.optimizationCount) {
-        peer.shortcut.set(topic, n)
-        return false
-      }
-      peer.shortcut.delete(topic)
+    const l = this.#link(t, from)
+    // Hops are not authenticated: a claim of 0 hops (only the origin may make it) counts for nothing.
+    if (lazyHops > 0 && lazyHops + this.config.optimizationHops < cached.hops) {
+      l.shortcut++
+      if (l.shortcut < this.config.optimizationCount) return false
+      l.shortcut = 0
       t.changedAt = this.#now
       this.#sendGraft(from, topic, [])
       this.#makeEager(t, topic, from)
       this.#prune(t, topic, parent)
       return true
     }
-    peer.shortcut.delete(topic)
+    l.shortcut = 0
     return false
   }
 
-  #graftTimer(id: MessageId): void {
-    const m = this.#missing.get(id)
+  #graftTimer(topic: TopicId, id: MessageId): void {
+    const key = topic + id
+    const m = this.#missing.get(key)
     if (m === undefined) return
     if (this.#seen.has(id)) {
-      this.#missing.delete(id)
+      this.#dropMissing(key)
       return
     }
-    // The next announcer that is still a neighbour and in good standing.
+    // The next announcer not asked yet that is still a neighbour and in good standing.
     let next: { peer: PeerId; hops: number } | undefined
     while ((next = m.announcers.shift()) !== undefined) {
+      this.#peers.get(next.peer)?.announced.delete(key)
       if (this.#neighbours.has(next.peer) && !this.scores.isGraylisted(next.peer, this.#now)) break
     }
     if (next === undefined) {
-      this.#missing.delete(id)
+      this.#dropMissing(key)
       return
     }
     // GRAFT first: the peer must hold the link eager before any push we flush to it arrives.
-    this.#sendGraft(next.peer, m.topic, [id])
-    this.#makeEager(this.#topic(m.topic), m.topic, next.peer)
-    this.#schedule(this.config.graftRetryMs, { type: 'graft', id })
+    this.#sendGraft(next.peer, topic, [id])
+    this.#makeEager(this.#topic(topic), topic, next.peer)
+    this.#schedule(this.config.graftRetryMs, { type: 'graft', topic, id })
+  }
+
+  /** Forgets a missing entry and its place in its announcers' bookkeeping. */
+  #dropMissing(key: string): void {
+    const m = this.#missing.get(key)
+    if (m === undefined) return
+    this.#missing.delete(key)
+    for (const a of m.announcers) this.#peers.get(a.peer)?.announced.delete(key)
+  }
+
+  /** `peer` is forgotten: it no longer announces the missing entry `key`. */
+  #unannounce(key: string, peer: PeerId): void {
+    const m = this.#missing.get(key)
+    if (m !== undefined) m.announcers = m.announcers.filter((a) => a.peer !== peer)
   }
 
   /**
@@ -551,7 +592,7 @@ export class Plumtree<D> {
   #makeEager(t: TopicState, topic: TopicId, peer: PeerId): Set<MessageId> {
     t.lazy.delete(peer)
     t.eager.add(peer)
-    this.#peer(peer).eagerSince.set(topic, this.#now)
+    this.#link(t, peer).eagerSince = this.#now
     const pushed = new Set<MessageId>()
     const queued = this.#lazyQueue.get(peer)?.get(topic)
     if (queued === undefined) return pushed
@@ -559,7 +600,7 @@ export class Plumtree<D> {
     for (const { id } of queued) {
       const e = this.#cache.get(id)
       if (e === undefined || e.holders.includes(peer)) continue
-      this.#send(peer, { type: 'gossip', topic, id, hops: e.hops + 1, mode: 'eager', data: e.data })
+      this.#send(peer, { type: 'gossip', topic, id, hops: this.#nextHops(e.hops), mode: 'eager', data: e.data })
       this.#holds(e, peer)
       pushed.add(id)
     }
@@ -580,7 +621,7 @@ export class Plumtree<D> {
     for (const id of ids) {
       const e = this.#cache.get(id)
       if (e === undefined || e.topic !== topic) continue
-      this.#send(from, { type: 'gossip', topic, id, hops: e.hops + 1, mode, data: e.data })
+      this.#send(from, { type: 'gossip', topic, id, hops: this.#nextHops(e.hops), mode, data: e.data })
     }
   }
 
@@ -645,7 +686,7 @@ export class Plumtree<D> {
     for (const raw of diff.theirs) {
       const id = toHex(raw) as MessageId
       const e = this.#cache.get(id)
-      if (e !== undefined && e.topic === topic) this.#send(from, { type: 'gossip', topic, id, hops: e.hops + 1, mode: 'sync', data: e.data })
+      if (e !== undefined && e.topic === topic) this.#send(from, { type: 'gossip', topic, id, hops: this.#nextHops(e.hops), mode: 'sync', data: e.data })
     }
   }
 
@@ -707,7 +748,7 @@ export class Plumtree<D> {
         this.#flush()
         break
       case 'graft':
-        this.#graftTimer(timer.id)
+        this.#graftTimer(timer.topic, timer.id)
         break
       case 'anti-entropy':
         this.#antiEntropy()
@@ -732,28 +773,55 @@ export class Plumtree<D> {
   }
 
   #sendPrune(peer: PeerId, topic: TopicId): void {
-    this.#peer(peer).prunedAt.set(topic, this.#now)
+    const t = this.#topics.get(topic)
+    if (t !== undefined) this.#link(t, peer).prunedAt = this.#now
     this.#send(peer, { type: 'prune', topic })
   }
 
   /**
-   * Sends GRAFT. It also asks for every message `peer` announced on `topic` that we still miss: once the
-   * link is eager the peer will not announce them again, and the link we may have pruned for this
-   * one will not push them either.
+   * Sends GRAFT. It also asks for every message `peer` announced on `topic` that we still miss and
+   * have not asked it for: once the link is eager the peer will not announce them again, and the
+   * link we may have pruned for this one will not push them either. No id is asked of a peer twice.
    */
   #sendGraft(peer: PeerId, topic: TopicId, ids: MessageId[]): void {
-    this.#peer(peer).graftedAt.set(topic, this.#now)
+    const t = this.#topics.get(topic)
+    if (t !== undefined) this.#link(t, peer).graftedAt = this.#now
     const want = new Set(ids)
-    for (const [id, m] of this.#missing) {
+    const ask = (key: string): void => {
+      const m = this.#missing.get(key)
+      if (m === undefined || m.asked.includes(peer)) return
+      m.asked.push(peer)
+      m.announcers = m.announcers.filter((a) => a.peer !== peer)
+      this.#peers.get(peer)?.announced.delete(key)
+      want.add(m.id)
+    }
+    for (const id of ids) ask(topic + id)
+    for (const key of [...(this.#peers.get(peer)?.announced ?? [])]) {
       if (want.size >= this.config.maxIdsPerMessage) break
-      if (m.topic === topic && m.announcers.some((a) => a.peer === peer)) want.add(id)
+      if (this.#missing.get(key)?.topic === topic) ask(key)
     }
     this.#send(peer, { type: 'graft', topic, ids: [...want] })
   }
 
-  /** Whether `at.get(topic)` lies within the last `within` ms (default `inFlightMs`). */
-  #recent(at: Map<TopicId, number>, topic: TopicId, within = this.config.inFlightMs): boolean {
-    return this.#now - (at.get(topic) ?? -Infinity) < within
+  /** The link state of neighbour `peer` on topic `t` (created on first use). */
+  #link(t: TopicState, peer: PeerId): LinkState {
+    let l = t.links.get(peer)
+    if (l === undefined) {
+      l = { lastFirst: -Infinity, eagerSince: -Infinity, prunedAt: -Infinity, graftedAt: -Infinity, shortcut: 0 }
+      // Only neighbours get a stored link state; anyone else gets a throwaway one.
+      if (this.#neighbours.has(peer)) t.links.set(peer, l)
+    }
+    return l
+  }
+
+  /** Whether time `at` lies within the last `within` ms (default `inFlightMs`). */
+  #within(at: number, within = this.config.inFlightMs): boolean {
+    return this.#now - at < within
+  }
+
+  /** Hop count of a copy we send of a message we received after `hops` hops (never beyond maxHops). */
+  #nextHops(hops: number): number {
+    return Math.min(hops + 1, this.config.maxHops)
   }
 
   #send(to: PeerId, msg: PubSubMessage<D>): void {

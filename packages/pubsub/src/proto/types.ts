@@ -37,7 +37,7 @@ export type PubSubMessage<D> =
 /** Timers of the core. Timers cannot be cancelled; the core ignores stale ones. */
 export type PubSubTimer =
   | { readonly type: 'flush' }
-  | { readonly type: 'graft'; readonly id: MessageId }
+  | { readonly type: 'graft'; readonly topic: TopicId; readonly id: MessageId }
   | { readonly type: 'anti-entropy' }
 
 /** What the core reports upward. */
