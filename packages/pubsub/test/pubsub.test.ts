@@ -493,6 +493,18 @@ describe('PlumtreePubSub: subscriptions', () => {
     expect(a2.got).toHaveLength(2)
   })
 
+  it('a subscription has one reader: a second iteration fails clearly', async () => {
+    const net = new MemoryNetwork()
+    const n = await startNode(net, cleanup, 'solo3', 23)
+    const sub = n.ps.subscribe('once')
+    const first = sub[Symbol.asyncIterator]()
+    const second = sub[Symbol.asyncIterator]()
+    const pending = first.next()
+    await expect(second.next()).rejects.toThrow(/iterated once/)
+    sub.unsubscribe()
+    expect((await pending).done).toBe(true)
+  })
+
   it('topics() lists each subscribed name once and drops it after the last unsubscribe', async () => {
     const net = new MemoryNetwork()
     const n = await startNode(net, cleanup, 'solo2', 22)
