@@ -12,6 +12,12 @@
 //
 // Every node relays every topic it hears of (delivery to local subscribers is the driver's business),
 // so one membership overlay carries all topics; per-topic state is bounded by `maxTopics`.
+//
+// Departures from the paper, each for a failure traced in the simulator with several broadcasts in
+// flight (figures in the package README, "Concurrent broadcasts"): guarded pruning (`pruneGuardMs`),
+// PRUNE/GRAFT crossing rules (`inFlightMs`), IHAVEs flushed as pushes when a link turns eager, GRAFTs
+// that ask for everything the peer announced, a swap cool-down, repair copies ('sync', 'relay') that
+// never change links, and an immediate regraft when the last tree link is pruned.
 import { fromHex, toHex } from '@saorsa-gossip/types'
 import type { MessageId, PeerId, Rng, TopicId } from '@saorsa-gossip/types'
 import { Iblt, IBLT_SIZES } from './iblt.js'
