@@ -325,6 +325,19 @@ describe('Plumtree core: bounds against a hostile or unlucky neighbour', () => {
     expect(sendsOf(fire, 'graft')).toEqual([{ to: B, msg: { type: 'graft', topic: TOPIC, ids: [mid(1)] } }])
   })
 
+  it('a SYNC_RETRY is answered only after a smaller SYNC we sent that peer; SYNC and IWANT only from neighbours', () => {
+    const p = core([A, B])
+    p.handle(from(A, gossip(1, 1)), 0)
+    expect(sends(p.handle(from(B, { type: 'sync-retry', topic: TOPIC, cells: 3840 }), 1))).toEqual([])
+    const round = p.handle({ type: 'timer', timer: { type: 'anti-entropy' } }, 10_000)
+    const sync = sendsOf(round, 'sync')[0]
+    if (sync === undefined || sync.msg.type !== 'sync') throw new Error('expected a SYNC')
+    const retry = p.handle(from(sync.to, { type: 'sync-retry', topic: TOPIC, cells: 240 }), 10_010)
+    expect(sendsOf(retry, 'sync').map((x) => (x.msg.type === 'sync' ? x.msg.cells : 0))).toEqual([240])
+    expect(sends(p.handle(from(C, { type: 'iwant', topic: TOPIC, ids: [mid(1)] }), 10_020))).toEqual([])
+    expect(sends(p.handle(from(C, { type: 'sync', topic: TOPIC, cells: 60, seed: 1, sketch: new Uint8Array(60 * 40) }), 10_030))).toEqual([])
+  })
+
   it('a GRAFT on a topic we hold no state for creates none', () => {
     const p = core([A])
     p.handle(from(A, { type: 'graft', topic: TOPIC2, ids: [] }), 0)

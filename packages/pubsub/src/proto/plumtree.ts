@@ -130,6 +130,9 @@ interface LinkState {
   graftedAt: number
   /** Consecutive IHAVEs showing a shortcut. */
   shortcut: number
+  /** When we last sent it a SYNC, and of how many cells (a SYNC_RETRY must answer it). */
+  syncAt: number
+  syncCells: number
 }
 
 interface CacheEntry<D> {
@@ -350,7 +353,7 @@ export class Plumtree<D> {
         this.#ihave(from, msg.topic, msg.entries)
         break
       case 'iwant':
-        this.#serve(from, msg.topic, msg.ids, 'sync')
+        if (this.#neighbours.has(from)) this.#serve(from, msg.topic, msg.ids, 'sync')
         break
       case 'graft':
         let pushed = new Set<MessageId>()
@@ -657,12 +660,20 @@ export class Plumtree<D> {
   }
 
   #sendSketch(peer: PeerId, topic: TopicId, cells: number): void {
+    const t = this.#topics.get(topic)
+    if (t !== undefined) {
+      const l = this.#link(t, peer)
+      l.syncAt = this.#now
+      l.syncCells = cells
+    }
     const seed = this.#rng.int(0x1_0000_0000) >>> 0
     this.#send(peer, { type: 'sync', topic, cells, seed, sketch: this.#sketch(topic, cells, seed).encode() })
   }
 
   /** A neighbour's sketch: push what it lacks, ask for what we lack, or ask for a bigger sketch. */
   #syncRequest(from: PeerId, topic: TopicId, cells: number, seed: number, bytes: Uint8Array): void {
+    // Anti-entropy is between neighbours only (a stranger could otherwise make us hash and send).
+    if (!this.#neighbours.has(from)) return
     if (!this.#peer(from).requests.take(Math.max(1, cells / 60), this.#now)) {
       this.#penalize(from, 'iwant-abuse', 'sync-limit')
       return
@@ -697,7 +708,10 @@ export class Plumtree<D> {
   }
 
   #syncRetry(from: PeerId, topic: TopicId, cells: number): void {
-    if (!IBLT_SIZES.includes(cells) || !this.#topics.has(topic) || !this.#neighbours.has(from)) return
+    // Only as the answer to a smaller sketch we sent that peer moments ago: an unsolicited retry would
+    // make a 40-byte message cost us a 150 KiB sketch.
+    const l = this.#topics.get(topic)?.links.get(from)
+    if (!IBLT_SIZES.includes(cells) || l === undefined || !this.#within(l.syncAt) || cells <= l.syncCells) return
     if (!this.#peer(from).requests.take(Math.max(1, cells / 60), this.#now)) {
       this.#penalize(from, 'iwant-abuse', 'sync-limit')
       return
@@ -813,7 +827,7 @@ export class Plumtree<D> {
   #link(t: TopicState, peer: PeerId): LinkState {
     let l = t.links.get(peer)
     if (l === undefined) {
-      l = { lastFirst: -Infinity, eagerSince: -Infinity, prunedAt: -Infinity, graftedAt: -Infinity, shortcut: 0 }
+      l = { lastFirst: -Infinity, eagerSince: -Infinity, prunedAt: -Infinity, graftedAt: -Infinity, shortcut: 0, syncAt: -Infinity, syncCells: 0 }
       // Only neighbours get a stored link state; anyone else gets a throwaway one.
       if (this.#neighbours.has(peer)) t.links.set(peer, l)
     }
