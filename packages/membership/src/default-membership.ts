@@ -1,7 +1,7 @@
 // DefaultMembership: drives MembershipCore (HyParView + SWIM) over a Transport with real timers.
 // The driver knows nothing of the protocols: it decodes frames on the `membership` channel, hands
 // them to the core with the current time, and carries out the commands that come back.
-import { InvalidMessageError, MemoryMetrics, silentLogger, TypedEventEmitter } from '@saorsa-gossip/types'
+import { InvalidMessageError, MemoryMetrics, silentLogger, TimerSet, TypedEventEmitter } from '@saorsa-gossip/types'
 import type { Clock, Logger, Metrics, PeerId, Rng } from '@saorsa-gossip/types'
 import { createSeededRng, systemClock } from '@saorsa-gossip/types'
 import type { Transport } from '@saorsa-gossip/transport'
@@ -34,7 +34,7 @@ export class DefaultMembership extends TypedEventEmitter<MembershipEvents> imple
   readonly #metrics: Metrics
   readonly #init: DefaultMembershipInit
   #core: MembershipCore | undefined
-  readonly #timers = new Set<ReturnType<typeof setTimeout>>()
+  readonly #timers = new TimerSet()
   #offs: Array<() => void> = []
 
   constructor(components: DefaultMembershipComponents, init: DefaultMembershipInit = {}) {
@@ -87,7 +87,6 @@ export class DefaultMembership extends TypedEventEmitter<MembershipEvents> imple
     this.#core = undefined
     for (const off of this.#offs) off()
     this.#offs = []
-    for (const t of this.#timers) clearTimeout(t)
     this.#timers.clear()
   }
 
@@ -130,15 +129,9 @@ export class DefaultMembership extends TypedEventEmitter<MembershipEvents> imple
         case 'send':
           void this.#send(c.to, encodeMembershipMessage(c.msg))
           break
-        case 'schedule': {
-          const t = setTimeout(() => {
-            this.#timers.delete(t)
-            this.#input({ type: 'timer', timer: c.timer })
-          }, c.after)
-          ;(t as { unref?: () => void }).unref?.()
-          this.#timers.add(t)
+        case 'schedule':
+          this.#timers.schedule(c.after, () => this.#input({ type: 'timer', timer: c.timer }))
           break
-        }
         case 'disconnect':
           // SWIM still probes passive peers: keep their links; close the rest.
           if (!this.passiveView().some((p) => p.id === c.peer)) void this.#transport.disconnect(c.peer)

@@ -10,6 +10,7 @@ import {
   MemoryMetrics,
   silentLogger,
   systemClock,
+  TimerSet,
   topicIdFromName,
   TypedEventEmitter,
   UnknownSignerError,
@@ -127,7 +128,7 @@ export class PlumtreePubSub extends TypedEventEmitter<PubSubEvents> implements P
   readonly #metrics: Metrics
   readonly #init: PlumtreePubSubInit
   #core: Plumtree<SignedMessage> | undefined
-  readonly #timers = new Set<ReturnType<typeof setTimeout>>()
+  readonly #timers = new TimerSet()
   #offs: Array<() => void> = []
   readonly #subs = new Map<TopicId, { name: string; subs: Set<Sub> }>()
   readonly #keys = new Map<PeerId, Uint8Array>()
@@ -181,7 +182,6 @@ export class PlumtreePubSub extends TypedEventEmitter<PubSubEvents> implements P
     this.#core = undefined
     for (const off of this.#offs) off()
     this.#offs = []
-    for (const t of this.#timers) clearTimeout(t)
     this.#timers.clear()
     for (const { subs } of [...this.#subs.values()]) for (const s of [...subs]) s.unsubscribe()
   }
@@ -279,15 +279,9 @@ export class PlumtreePubSub extends TypedEventEmitter<PubSubEvents> implements P
         case 'send':
           this.#send(c.to, encodePubSubMessage(c.msg), c.msg.type === 'gossip')
           break
-        case 'schedule': {
-          const t = setTimeout(() => {
-            this.#timers.delete(t)
-            this.#input({ type: 'timer', timer: c.timer })
-          }, c.after)
-          ;(t as { unref?: () => void }).unref?.()
-          this.#timers.add(t)
+        case 'schedule':
+          this.#timers.schedule(c.after, () => this.#input({ type: 'timer', timer: c.timer }))
           break
-        }
         case 'disconnect':
           this.#log.warn({ peer: c.peer }, 'disconnecting a graylisted peer')
           void this.#c.transport.disconnect(c.peer).catch(() => undefined)

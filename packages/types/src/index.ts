@@ -33,6 +33,7 @@ export {
 export type { PeerId, TopicId, MessageId, SignatureAlgorithm, MessageIdInputs } from './ids.js'
 export { blake3, blake3Ready, blake3Implementation, sha256, hkdfSha256 } from './hash.js'
 export { TypedEventEmitter } from './events.js'
+export { TimerSet } from './timers.js'
 export type { EventDetailMap } from './events.js'
 export { systemClock, silentLogger } from './interfaces.js'
 export type { Signer, Verifier, Clock, Rng, Logger, Metrics, MetricLabels } from './interfaces.js'
