@@ -50,8 +50,10 @@ export interface PlumtreePubSubInit {
   includeSignerKey?: boolean
   /** Deliver our own messages to our own subscribers (default false). */
   emitSelf?: boolean
-  /** Frames queued to one peer before further gossip to it is dropped (default 1,024; the tree repairs). */
+  /** Frames queued to one peer before further repairable frames to it are dropped (default 1,024; the tree repairs). */
   maxPendingSendsPerPeer?: number
+  /** Bytes queued to one peer before further repairable frames to it are dropped (default 16 MiB). */
+  maxPendingBytesPerPeer?: number
   /** Seed of the protocol RNG (default random). */
   seed?: number
 }
@@ -132,7 +134,7 @@ export class PlumtreePubSub extends TypedEventEmitter<PubSubEvents> implements P
   #offs: Array<() => void> = []
   readonly #subs = new Map<TopicId, { name: string; subs: Set<Sub> }>()
   readonly #keys = new Map<PeerId, Uint8Array>()
-  readonly #pending = new Map<PeerId, number>()
+  readonly #pending = new Map<PeerId, { frames: number; bytes: number }>()
   /** Per-origin sequence numbers keep increasing across restarts: they start at the clock in µs. */
   #seq = -1
 
@@ -277,7 +279,7 @@ export class PlumtreePubSub extends TypedEventEmitter<PubSubEvents> implements P
     for (const c of cmds) {
       switch (c.type) {
         case 'send':
-          this.#send(c.to, encodePubSubMessage(c.msg), c.msg.type === 'gossip')
+          this.#send(c.to, encodePubSubMessage(c.msg), c.msg.type !== 'graft' && c.msg.type !== 'prune')
           break
         case 'schedule':
           this.#timers.schedule(c.after, () => this.#input({ type: 'timer', timer: c.timer }))
@@ -315,14 +317,22 @@ export class PlumtreePubSub extends TypedEventEmitter<PubSubEvents> implements P
     for (const s of entry.subs) s.push(d)
   }
 
+  /**
+   * Hands a frame to the transport without waiting. What is still queued to one peer is bounded by
+   * frames and bytes: beyond either bound, repairable frames (pushes, IHAVE, IWANT, SYNC) are dropped
+   * and counted — the tree or anti-entropy brings them later — while GRAFT and PRUNE always go.
+   */
   #send(peer: PeerId, bytes: Uint8Array, droppable: boolean): void {
-    const pending = this.#pending.get(peer) ?? 0
-    if (droppable && pending >= (this.#init.maxPendingSendsPerPeer ?? 1024)) {
-      // The peer is not keeping up: drop the push; IHAVE/GRAFT or anti-entropy repairs it later.
+    const q = this.#pending.get(peer) ?? { frames: 0, bytes: 0 }
+    const maxFrames = this.#init.maxPendingSendsPerPeer ?? 1024
+    const maxBytes = this.#init.maxPendingBytesPerPeer ?? 16 * 1024 * 1024
+    if (droppable && (q.frames >= maxFrames || q.bytes + bytes.length > maxBytes)) {
       this.#metrics.increment('saorsa_pubsub_send_dropped_total')
       return
     }
-    this.#pending.set(peer, pending + 1)
+    q.frames++
+    q.bytes += bytes.length
+    this.#pending.set(peer, q)
     this.#c.transport
       .send(peer, 'pubsub', bytes)
       .catch((e: unknown) => {
@@ -330,9 +340,15 @@ export class PlumtreePubSub extends TypedEventEmitter<PubSubEvents> implements P
         this.#log.debug({ peer, err: e instanceof Error ? e.message : String(e) }, 'send failed')
       })
       .finally(() => {
-        const left = (this.#pending.get(peer) ?? 1) - 1
-        if (left <= 0) this.#pending.delete(peer)
-        else this.#pending.set(peer, left)
+        q.frames--
+        q.bytes -= bytes.length
+        if (q.frames <= 0 && this.#pending.get(peer) === q) this.#pending.delete(peer)
       })
+  }
+
+  /** Frames and bytes handed to the transport for `peer` and not yet accepted by it. */
+  pendingTo(peer: PeerId): { frames: number; bytes: number } {
+    const q = this.#pending.get(peer)
+    return { frames: q?.frames ?? 0, bytes: q?.bytes ?? 0 }
   }
 }
