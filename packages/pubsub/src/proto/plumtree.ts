@@ -168,8 +168,6 @@ interface PeerState {
   readonly announced: Set<string>
 }
 
-export type PlumtreeInput<D> = PubSubInput<D>
-export type PlumtreeCommand<D> = PubSubCommand<D>
 
 export class Plumtree<D> {
   readonly me: PeerId
@@ -410,13 +408,12 @@ export class Plumtree<D> {
         } else if (cached.senders.length < 8) cached.senders.push(from)
         this.#holds(cached, from)
       }
-      // A link that gave us a first copy within `pruneGuardMs` is kept: while several broadcasts are
-      // in flight each one's duplicates fall on different links, and pruning them all splits the tree.
+      // Spared: a link that gave us a first copy, or turned eager, within pruneGuardMs — while several
+      // broadcasts are in flight each one's duplicates fall on different links, and pruning them all
+      // splits the tree. (Sparing only the link of our latest first copy measured better at 10
+      // broadcasts/s but 6x worse while a tree forms under 5 broadcasts/s.)
       if (mode === 'eager' && this.#neighbours.has(from)) {
         const t = this.#topic(topic)
-        // Spared: a link that gave us a first copy, or turned eager, within pruneGuardMs. (Sparing only
-        // the link of our latest first copy measured better at 10 broadcasts/s but 6x worse while a
-        // tree forms under 5 broadcasts/s.)
         const l = this.#link(t, from)
         const guard = this.config.pruneGuardMs
         if (!this.#within(l.lastFirst, guard) && !this.#within(l.eagerSince, guard)) {
