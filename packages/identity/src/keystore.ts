@@ -135,6 +135,10 @@ export class FileKeystore implements Keystore {
   async has(alias: string, options: AbortOptions = {}): Promise<boolean> {
     const path = this.pathOf(alias)
     checkAbort(options.signal)
+    return this.#present(path)
+  }
+
+  async #present(path: string): Promise<boolean> {
     try {
       await this.#node.fs.lstat(path)
       return true
@@ -145,7 +149,27 @@ export class FileKeystore implements Keystore {
   }
 
   async create(alias: string, options: CreateIdentityOptions = {}): Promise<KeystoreEntry> {
-    const path = this.pathOf(alias)
+    return this.#createAt(this.pathOf(alias), alias, options)
+  }
+
+  /**
+   * Creates an identity file at an explicit `path` (e.g. a coordinator's `--identity-path`), outside
+   * the identities directory. Its alias is the file name without its last extension. Never overwrites.
+   */
+  async createFile(path: string, options: CreateIdentityOptions = {}): Promise<KeystoreEntry> {
+    const abs = this.#node.path.resolve(path)
+    return this.#createAt(abs, aliasOfFile(this.#node, abs), options)
+  }
+
+  /** Loads the identity file at an explicit `path` (see createFile). */
+  async loadFile(path: string, options: LoadIdentityOptions = {}): Promise<Identity> {
+    const abs = this.#node.path.resolve(path)
+    const notFound = (): KeystoreError => new KeystoreError(`no identity file at ${abs}`, 'ERR_IDENTITY_NOT_FOUND', abs)
+    return this.#loadAt(abs, aliasOfFile(this.#node, abs), notFound, options)
+  }
+
+  async #createAt(path: string, alias: string, options: CreateIdentityOptions): Promise<KeystoreEntry> {
+    const dir = this.#node.path.dirname(path)
     const { signal, passphrase } = options
     const algorithm = options.algorithm ?? 'ML-DSA-65'
     const seedLen = seedLengthOf(algorithm)
@@ -153,8 +177,8 @@ export class FileKeystore implements Keystore {
       throw new RangeError('passphrase must be a non-empty string (omit it for an unencrypted identity)')
     }
     checkAbort(signal)
-    await ensureDir(this.#node, this.dir)
-    if (await this.has(alias)) throw this.#exists(alias, path)
+    await ensureDir(this.#node, dir)
+    if (await this.#present(path)) throw this.#exists(alias, path)
     const b = this.#backend
     const seed = options.seed !== undefined ? Uint8Array.from(options.seed) : b.randomBytes(seedLen)
     let identity: Identity | undefined
@@ -179,7 +203,7 @@ export class FileKeystore implements Keystore {
       }
       bytes = encodeFile(file)
       await writeExclusive(this.#node, {
-        dir: this.dir,
+        dir,
         tmpName: `.${alias}.${toHex(b.randomBytes(6))}.tmp`,
         path,
         bytes,
@@ -229,10 +253,13 @@ export class FileKeystore implements Keystore {
   }
 
   async load(alias: string, options: LoadIdentityOptions = {}): Promise<Identity> {
-    const path = this.pathOf(alias)
+    return this.#loadAt(this.pathOf(alias), alias, () => this.#notFound(alias), options)
+  }
+
+  async #loadAt(path: string, alias: string, notFound: () => KeystoreError, options: LoadIdentityOptions): Promise<Identity> {
     const { signal, passphrase } = options
     checkAbort(signal)
-    const f = parseFile(await readLimited(this.#node, path, MAX_FILE_BYTES, () => this.#notFound(alias)), path, alias)
+    const f = parseFile(await readLimited(this.#node, path, MAX_FILE_BYTES, notFound), path, alias)
     const b = this.#backend
     let seed: Uint8Array
     if (f.secret.type === 'plain') {
@@ -293,6 +320,15 @@ export class FileKeystore implements Keystore {
   #notFound(alias: string): KeystoreError {
     return new KeystoreError(`no identity named ${alias} in ${this.dir}`, 'ERR_IDENTITY_NOT_FOUND', this.pathOf(alias))
   }
+}
+
+/** The alias of an identity file outside the keystore: its name without the last extension. */
+function aliasOfFile(node: NodeModules, path: string): string {
+  const base = node.path.basename(path)
+  const dot = base.lastIndexOf('.')
+  const alias = dot > 0 ? base.slice(0, dot) : base
+  assertAlias(alias)
+  return alias
 }
 
 function entryOf(f: ParsedFile, path: string): KeystoreEntry {

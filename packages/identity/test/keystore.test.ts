@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { KeystoreError } from '@saorsa-gossip/types'
 import type { KeystoreErrorCode } from '@saorsa-gossip/types'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createKeystore, DEFAULT_KDF, getBackend, Identity, KEYSTORE_FORMAT } from '../src/index.js'
+import { createKeystore, DEFAULT_KDF, FileKeystore, getBackend, Identity, KEYSTORE_FORMAT } from '../src/index.js'
 import type { Keystore } from '../src/index.js'
 import { native, sha256Hex, toHexStr } from './helpers.js'
 
@@ -315,5 +315,26 @@ describe('encryption at rest', () => {
   it('refuses out-of-bounds KDF settings and empty passphrases at creation', async () => {
     expect(() => createKeystore({ home, kdf: { N: 2 ** 23, r: 8, p: 1 } })).toThrow(RangeError)
     await expect(ks.create('empty', { passphrase: '' })).rejects.toThrow(RangeError)
+  })
+})
+
+describe('identity files at an explicit path (coordinator --identity-path)', () => {
+  it('creates, reloads the same PeerId, never overwrites, and names the file on failure', async () => {
+    const fks = new FileKeystore({ home, kdf: FAST_KDF })
+    const path = join(home, 'nested', 'coordinator.identity')
+    await expect(fks.loadFile(path)).rejects.toMatchObject({ code: 'ERR_IDENTITY_NOT_FOUND' })
+    const entry = await fks.createFile(path)
+    expect(entry.alias).toBe('coordinator')
+    expect(entry.path).toBe(path)
+    if (posix) expect((await stat(path)).mode & 0o777).toBe(0o600)
+    const a = await fks.loadFile(path)
+    const b = await fks.loadFile(path)
+    expect(a.peerId).toBe(entry.peerId)
+    expect(b.peerId).toBe(a.peerId)
+    await expect(fks.createFile(path)).rejects.toMatchObject({ code: 'ERR_IDENTITY_EXISTS' })
+    await writeFile(path, '{"format":"something-else"}')
+    const err = await rejection(fks.loadFile(path))
+    expect(err.code).toBe('ERR_KEYSTORE_FOREIGN')
+    expect(err.message).toContain(path)
   })
 })

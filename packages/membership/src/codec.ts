@@ -99,12 +99,17 @@ function bool(v: unknown, field: string): boolean {
   return v
 }
 
+/** `InvalidMessageError.reason` of a well-formed frame of another layer's proto (2 = coordinator, …). */
+export const FOREIGN_PROTO = 'foreign-proto'
+
 /** Decodes and structurally validates a membership message. Throws only InvalidMessageError. */
 export function decodeMembershipMessage(bytes: Uint8Array): MembershipMessage {
   const v = decodeCbor(bytes, 'membership message')
   if (!Array.isArray(v) || v.length < 3) throw new InvalidMessageError('membership message must be an array of at least 3', 'field:message')
   if (v[0] !== MEMBERSHIP_WIRE_VERSION) throw new InvalidMessageError(`unsupported membership version ${String(v[0])}`, 'version')
-  const proto = expectUint(v[1], 'proto', 1)
+  const proto = expectUint(v[1], 'proto', 255)
+  // Other layers share this channel with their own proto numbers (SPEC.md §6.1): not ours to judge.
+  if (proto > 1) throw new InvalidMessageError(`membership proto ${proto} belongs to another layer`, FOREIGN_PROTO)
   const type = expectUint(v[2], 'type', 255)
   const f = v.slice(3)
   const n = (len: number): unknown[] => expectArray(f, len, 'fields')

@@ -5,7 +5,7 @@ import { InvalidMessageError, MemoryMetrics, silentLogger, TimerSet, TypedEventE
 import type { Clock, Logger, Metrics, PeerId, Rng } from '@saorsa-gossip/types'
 import { createSeededRng, systemClock } from '@saorsa-gossip/types'
 import type { Transport } from '@saorsa-gossip/transport'
-import { decodeMembershipMessage, encodeMembershipMessage } from './codec.js'
+import { decodeMembershipMessage, encodeMembershipMessage, FOREIGN_PROTO } from './codec.js'
 import type { Membership, MembershipEvents } from './membership.js'
 import { MembershipCore } from './proto/membership.js'
 import type { MembershipCommand, MembershipConfig, MembershipInput } from './proto/membership.js'
@@ -68,6 +68,7 @@ export class DefaultMembership extends TypedEventEmitter<MembershipEvents> imple
           msg = decodeMembershipMessage(bytes)
         } catch (e) {
           if (!(e instanceof InvalidMessageError)) throw e
+          if (e.reason === FOREIGN_PROTO) return
           this.#metrics.increment('saorsa_membership_invalid_total', 1, { reason: e.reason })
           this.#log.debug({ peer, reason: e.reason }, 'invalid membership message')
           return

@@ -1,8 +1,8 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { decodeMembershipMessage, encodeMembershipMessage, MEMBERSHIP_LIMITS } from '../src/index.js'
+import { decodeMembershipMessage, encodeMembershipMessage, FOREIGN_PROTO, MEMBERSHIP_LIMITS } from '../src/index.js'
 import type { MembershipMessage, PeerInfo } from '../src/index.js'
-import { InvalidMessageError } from '@saorsa-gossip/types'
+import { encodeCbor, InvalidMessageError } from '@saorsa-gossip/types'
 
 const arbPeer: fc.Arbitrary<PeerInfo> = fc.record({
   id: fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('hex') as PeerInfo['id']),
@@ -62,5 +62,11 @@ describe('membership wire codec', () => {
     const p: PeerInfo = { id: '11'.repeat(32) as PeerInfo['id'], addrs: [] }
     const tooMany = { p: 'hv' as const, m: { type: 'shuffle-reply' as const, nodes: Array.from({ length: MEMBERSHIP_LIMITS.peersPerList + 1 }, () => p) } }
     expect(() => decodeMembershipMessage(encodeMembershipMessage(tooMany))).toThrow(InvalidMessageError)
+  })
+
+  it('marks frames of another layer\'s proto as foreign, not as malformed membership frames', () => {
+    const foreign = (): unknown => decodeMembershipMessage(encodeCbor([1, 2, 0, new Uint8Array(16), 3]))
+    expect(foreign).toThrow(expect.objectContaining({ reason: FOREIGN_PROTO }))
+    expect(() => decodeMembershipMessage(encodeCbor([1, 1, 99]))).toThrow(expect.objectContaining({ reason: 'field:type' }))
   })
 })

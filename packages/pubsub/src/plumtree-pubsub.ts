@@ -25,7 +25,7 @@ import type { SignedMessage } from './codec.js'
 import { Plumtree } from './proto/plumtree.js'
 import type { PlumtreeConfig } from './proto/plumtree.js'
 import type { PubSubCommand, PubSubInput } from './proto/types.js'
-import type { PubSub, PubSubDelivery, PubSubEvents, SubscribeOptions, Subscription } from './pubsub.js'
+import type { PublishOptions, PubSub, PubSubDelivery, PubSubEvents, SubscribeOptions, Subscription } from './pubsub.js'
 
 export interface PlumtreePubSubComponents {
   transport: Transport
@@ -215,11 +215,11 @@ export class PlumtreePubSub extends TypedEventEmitter<PubSubEvents> implements P
     return sub
   }
 
-  async publish(topic: string, payload: Uint8Array): Promise<MessageId> {
+  async publish(topic: string, payload: Uint8Array, options: PublishOptions = {}): Promise<MessageId> {
     if (this.#core === undefined) throw new Error('pubsub not started')
     const topicId = topicIdFromName(topic)
     const { envelope, bytes } = createEnvelope(
-      { topic: topicId, payload, seq: this.#nextSeq(), timestampMs: this.#c.clock.now(), includeSignerKey: this.#init.includeSignerKey !== false },
+      { topic: topicId, payload, kind: options.kind ?? EnvelopeKinds.data, seq: this.#nextSeq(), timestampMs: this.#c.clock.now(), includeSignerKey: this.#init.includeSignerKey !== false },
       this.#c.signer
     )
     this.#metrics.increment('saorsa_pubsub_published_total')

@@ -44,6 +44,12 @@ export interface PubSubEvents {
   'peer:graylisted': { peer: PeerId; score: number }
 }
 
+/** Options of `publish`. */
+export interface PublishOptions {
+  /** Envelope kind, 0..255 (default 0 = application data). */
+  kind?: number
+}
+
 export interface PubSub extends TypedEventEmitter<PubSubEvents> {
   /** Starts the protocol (transport and membership must be started). Idempotent. */
   start(): Promise<void>
@@ -51,8 +57,12 @@ export interface PubSub extends TypedEventEmitter<PubSubEvents> {
   stop(): Promise<void>
   /** Subscribes to the topic named `topic` (TopicId = BLAKE3 of the name). */
   subscribe(topic: string, options?: SubscribeOptions): Subscription
-  /** Signs and broadcasts `payload` on `topic`; resolves to the message id. */
-  publish(topic: string, payload: Uint8Array): Promise<MessageId>
+  /**
+   * Signs and broadcasts `payload` on `topic`; resolves to the message id. `kind` (default 0, data)
+   * is the envelope kind of SPEC.md §2.2: other layers publish their own kinds, which reach the
+   * `message` event but never subscriptions.
+   */
+  publish(topic: string, payload: Uint8Array, options?: PublishOptions): Promise<MessageId>
   /** Names of the topics with at least one open subscription. */
   topics(): string[]
   /** Score of every peer we have scored (0 = neutral; below the graylist threshold = graylisted). */

@@ -39,7 +39,9 @@ const SIGNING_PREFIX = concatBytes(utf8(ENVELOPE_SIGNING_DOMAIN), new Uint8Array
  */
 export const EnvelopeKinds = {
   /** Application data published on a pub/sub topic. */
-  data: 0
+  data: 0,
+  /** A signed coordinator advert (`@saorsa-gossip/coordinator`, SPEC.md §8). */
+  coordinatorAdvert: 1
 } as const
 
 /** The signed header, decoded. */
