@@ -2,10 +2,13 @@
 // transport dials them (multiaddrs). A host:port stands for both of our transports on that port:
 // QUIC first, TCP as fallback, the way a coordinator listens.
 
-/** Multiaddrs (QUIC, then TCP) for `host:port`; a string starting with `/` is taken as a multiaddr. */
+/**
+ * Multiaddrs (QUIC, then TCP) for `host:port`. A string starting with `/` is taken as a multiaddr,
+ * one with `://` as a transport's own address form (e.g. `memory://3`), both as they are.
+ */
 export function toMultiaddrs(addr: string): string[] {
   const s = addr.trim()
-  if (s.startsWith('/')) return [s]
+  if (s.startsWith('/') || s.includes('://')) return [s]
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s/]+)):(\d{1,5})$/.exec(s)
   if (m === null) throw new RangeError(`invalid address ${JSON.stringify(addr)}: expected HOST:PORT (e.g. 127.0.0.1:7000) or a multiaddr`)
   const port = Number(m[3])

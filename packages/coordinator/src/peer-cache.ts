@@ -18,7 +18,7 @@ const MAX_FILE_BYTES = 4 * 1024 * 1024
 /** One remembered peer. */
 export interface PeerCacheEntry {
   peer: PeerId
-  /** Where it was reached (multiaddrs without `/p2p/` suffix), at most 8. */
+  /** Where it was reached (multiaddrs without `/p2p/` suffix, 1..256 characters each), at most 8. */
   addrs: string[]
   /** Last time it was connected or advertised, Unix ms. */
   lastSeenMs: number
@@ -185,7 +185,7 @@ function parseEntry(raw: unknown): PeerCacheEntry | undefined {
   }
   const { addrs, lastSeenMs, roles } = raw
   if (!Array.isArray(addrs) || addrs.length === 0 || addrs.length > 8) return undefined
-  if (!addrs.every((a): a is string => typeof a === 'string' && a.startsWith('/') && a.length <= 256)) return undefined
+  if (!addrs.every((a): a is string => typeof a === 'string' && a.length > 0 && a.length <= 256)) return undefined
   if (typeof lastSeenMs !== 'number' || !Number.isSafeInteger(lastSeenMs) || lastSeenMs < 0) return undefined
   const rs = Array.isArray(roles) ? roles.filter((r): r is Role => ROLES.includes(r as Role)) : []
   const failures = typeof raw.failures === 'number' && Number.isSafeInteger(raw.failures) && raw.failures >= 0 ? raw.failures : 0

@@ -169,7 +169,7 @@ export class CoordinatorService extends TypedEventEmitter<CoordinatorServiceEven
         this.#linkAddrs.delete(peer)
       }),
       m.on('neighbor:up', ({ peer }) => {
-        const addrs = peer.addrs.map(withoutPeerSuffix).filter((a) => a.startsWith('/'))
+        const addrs = peer.addrs.map(withoutPeerSuffix).filter((a) => a.length > 0 && a.length <= 256)
         if (addrs.length > 0) this.peerCache.upsert(peer.id, addrs, clock.now(), this.adverts.get(peer.id, clock.now())?.advert.roles)
       }),
       ps.on('message', (d) => {
@@ -253,7 +253,7 @@ export class CoordinatorService extends TypedEventEmitter<CoordinatorServiceEven
       const r = await this.#tryContact(c, options.signal)
       if (typeof r !== 'string') {
         if (c.source !== 'given' && given.length > 0) this.#log.warn({ via: c.label, source: c.source }, 'given coordinators unreachable; joined through a cached contact')
-        void this.#afterJoin()
+        void this.#afterJoin(r.peer)
         return r
       }
       failures.push(`${c.label}: ${r}`)
@@ -287,20 +287,23 @@ export class CoordinatorService extends TypedEventEmitter<CoordinatorServiceEven
   }
 
   /** After joining: learn coordinators if we know none, and our address from a reflector. */
-  async #afterJoin(): Promise<void> {
-    if (this.coordinators('coordinator').filter((c) => c.advert.peer !== this.#c.transport.peerId).length === 0) await this.findCoordinators()
+  async #afterJoin(contact: PeerId): Promise<void> {
+    if (this.coordinators('coordinator').filter((c) => c.advert.peer !== this.#c.transport.peerId).length === 0) await this.findCoordinators({ ask: [contact] })
     const reflector = this.coordinators('reflector').find((c) => this.#c.transport.peers().includes(c.advert.peer))
     if (reflector !== undefined) await this.observe(reflector.advert.peer).catch(() => undefined)
   }
 
   /**
-   * Asks friends of friends for coordinator adverts (FIND_COORDINATOR). Resolves, with the cache's
-   * coordinators, once a reply brought a new advert or after `timeoutMs` (default 3 s).
+   * Asks friends of friends for coordinator adverts (FIND_COORDINATOR): `fanout` of our neighbours
+   * (and of `ask`). Resolves, with the cache's coordinators, once a reply brought a new advert or
+   * after `timeoutMs` (default 3 s).
    */
-  async findCoordinators(options: { timeoutMs?: number } = {}): Promise<CachedAdvert[]> {
+  async findCoordinators(options: { timeoutMs?: number; ask?: PeerId[] } = {}): Promise<CachedAdvert[]> {
     const find = this.#find
     if (find === undefined) return []
-    const cmds = find.query(this.#c.clock.now(), this.#c.membership.activeView().map((p) => p.id))
+    // Our neighbours, plus the contact we just joined through (the JOIN may still be in flight).
+    const ask = [...new Set([...(options.ask ?? []), ...this.#c.membership.activeView().map((p) => p.id)])]
+    const cmds = find.query(this.#c.clock.now(), ask)
     if (cmds !== undefined) {
       this.#c.metrics.increment('saorsa_coordinator_find_queries_total')
       await new Promise<void>((resolve) => {
@@ -370,7 +373,7 @@ export class CoordinatorService extends TypedEventEmitter<CoordinatorServiceEven
     this.#c.metrics.increment('saorsa_coordinator_adverts_received_total', 1, { via })
     const a = signed.advert
     if (a.peer !== this.#c.transport.peerId) {
-      const addrs = a.addrs.map(withoutPeerSuffix).filter((x) => x.startsWith('/'))
+      const addrs = a.addrs.map(withoutPeerSuffix).filter((x) => x.length > 0 && x.length <= 256)
       if (addrs.length > 0) this.peerCache.upsert(a.peer, addrs, now, a.roles)
     }
     if (result === 'added' || result === 'updated' || result === 'evicted-other') {

@@ -67,13 +67,14 @@ describe('PeerCache', () => {
           { peer: pid(1), addrs: ['/ip4/127.0.0.1/tcp/1'], lastSeenMs: T0, roles: ['relay', 'bogus'] },
           { peer: 'not-a-peer', addrs: ['/ip4/127.0.0.1/tcp/1'], lastSeenMs: T0 },
           { peer: pid(2), addrs: [], lastSeenMs: T0 },
-          { peer: pid(3), addrs: ['/x'], lastSeenMs: -1 }
+          { peer: pid(3), addrs: ['/x'], lastSeenMs: -1 },
+          { peer: pid(4), addrs: [''], lastSeenMs: T0 }
         ]
       })
     )
     const c = new PeerCache({ path, logger })
     expect(await c.load(T0)).toBe(1)
     expect(c.entries(T0)[0]?.roles).toEqual(['relay'])
-    expect(JSON.parse(await readFile(path, 'utf8')).peers).toHaveLength(4)
+    expect(JSON.parse(await readFile(path, 'utf8')).peers).toHaveLength(5)
   })
 })
