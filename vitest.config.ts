@@ -16,7 +16,8 @@ export default defineConfig({
   test: {
     projects: projectDirs.map((dir) => ({
       test: {
-        name: dir.split('/')[1] ?? dir,
+        // Packages by name (`pubsub`); apps prefixed (`app-cli`, `app-coordinator`): names must be unique.
+        name: dir.startsWith('apps/') ? `app-${dir.split('/')[1]}` : (dir.split('/')[1] ?? dir),
         root: dir,
         include: ['test/**/*.test.ts'],
         testTimeout: 60_000,

@@ -18,6 +18,8 @@ export interface CliContext {
   /** Keystore home: --home, else SAORSA_GOSSIP_HOME, else ~/.saorsa-gossip. */
   home: string
   log: PinoLogger
+  /** The logger without a component, for the libraries (each adds its own `component`). */
+  rootLog: PinoLogger
   /** Writes one line of data (stdout). */
   out(line: string): void
   /** Writes one line of diagnostics (stderr). */
@@ -60,13 +62,14 @@ export function prettyLogLine(line: string): string {
 
 export function createContext(opts: GlobalOptions, io: CliIo): CliContext {
   const home = opts.home ?? io.env.SAORSA_GOSSIP_HOME ?? join(homedir(), '.saorsa-gossip')
-  const log = pino(
-    { name: 'saorsa-gossip', level: opts.verbose === true ? 'debug' : 'warn', base: { component: 'saorsa:cli' } },
+  const rootLog = pino(
+    { name: 'saorsa-gossip', level: opts.verbose === true ? 'debug' : 'warn', base: {} },
     // Logs are diagnostics: always stderr, never mixed with data on stdout. JSON lines, pretty on a TTY.
     { write: (s: string) => io.stderr(io.stderrIsTTY === true ? prettyLogLine(s) : s) }
   )
+  const log = rootLog.child({ component: 'saorsa:cli' })
   log.debug({ node: process.version, crypto: getBackend().name, home }, 'cli context')
-  return { home, log, out: (l) => io.stdout(`${l}\n`), err: (l) => io.stderr(`${l}\n`) }
+  return { home, log, rootLog, out: (l) => io.stdout(`${l}\n`), err: (l) => io.stderr(`${l}\n`) }
 }
 
 /**

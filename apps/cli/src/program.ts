@@ -2,6 +2,8 @@
 // Kept apart from main.ts so tests can run it in-process with their own I/O.
 import { Command, CommanderError } from 'commander'
 import { identityCommand } from './commands/identity.js'
+import { networkCommand } from './commands/network.js'
+import { pubsubCommand } from './commands/pubsub.js'
 import { processIo } from './context.js'
 import type { CliIo, GlobalOptions } from './context.js'
 import { CliError, describeError, ExitCode } from './errors.js'
@@ -25,10 +27,10 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
       verbose = cmd.optsWithGlobals<GlobalOptions>().verbose === true
     })
   const globals = () => program.opts<GlobalOptions>()
-  const identity = identityCommand(io, globals)
-  program.addCommand(identity)
+  const groups = [identityCommand(io, globals), networkCommand(io, globals), pubsubCommand(io, globals)]
+  for (const g of groups) program.addCommand(g)
   // Subcommands report usage errors and help through the same I/O and exit path as the root.
-  for (const c of [identity, ...identity.commands]) {
+  for (const c of groups.flatMap((g) => [g, ...g.commands])) {
     c.exitOverride().configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
   }
 

@@ -177,7 +177,7 @@ export class CoordinatorService extends TypedEventEmitter<CoordinatorServiceEven
       })
     )
     if (this.roles.length > 0) {
-      this.#log.info({ interval: `${(this.#init.publishIntervalMs ?? 300_000) / 1000}s` }, 'Coordinator advert publisher started')
+      this.#log.info(`Coordinator advert publisher started (interval: ${(this.#init.publishIntervalMs ?? 300_000) / 1000}s)`)
       await this.publishAdvert()
       this.#schedulePublish()
     }

@@ -39,11 +39,11 @@ const update = (u: SwimUpdate): CborValue => [peer(u.peer), STATES.indexOf(u.sta
 function hvBody(m: HyParViewMessage): CborValue[] {
   switch (m.type) {
     case 'join':
-      return []
+      return [[...(m.addrs ?? [])]]
     case 'forward-join':
       return [peer(m.node), m.ttl]
     case 'neighbor':
-      return [m.priority === 'high' ? 0 : 1]
+      return [m.priority === 'high' ? 0 : 1, [...(m.addrs ?? [])]]
     case 'neighbor-reply':
       return [m.accepted]
     case 'disconnect':
@@ -74,13 +74,13 @@ export function encodeMembershipMessage(msg: MembershipMessage): Uint8Array {
   return encodeCbor([MEMBERSHIP_WIRE_VERSION, 1, SW.indexOf(msg.m.type), ...swimBody(msg.m, msg.active === true)])
 }
 
+function readAddrs(v: unknown, field: string): string[] {
+  return expectList(v, MEMBERSHIP_LIMITS.addrsPerPeer, field).map((a) => expectText(a, field, MEMBERSHIP_LIMITS.addrBytes))
+}
+
 function readPeer(v: unknown, field: string): PeerInfo {
   const [id, addrs] = expectArray(v, 2, field)
-  const list = expectList(addrs, MEMBERSHIP_LIMITS.addrsPerPeer, `${field}.addrs`)
-  return {
-    id: peerIdFromBytes(expectBytes(id, `${field}.id`, 32)),
-    addrs: list.map((a) => expectText(a, `${field}.addr`, MEMBERSHIP_LIMITS.addrBytes))
-  }
+  return { id: peerIdFromBytes(expectBytes(id, `${field}.id`, 32)), addrs: readAddrs(addrs, `${field}.addrs`) }
 }
 
 function readPeers(v: unknown, field: string): PeerInfo[] {
@@ -115,16 +115,17 @@ export function decodeMembershipMessage(bytes: Uint8Array): MembershipMessage {
   const n = (len: number): unknown[] => expectArray(f, len, 'fields')
   if (proto === 0) {
     switch (HV[type]) {
-      case 'join':
-        n(0)
-        return { p: 'hv', m: { type: 'join' } }
+      case 'join': {
+        const [addrs] = n(1)
+        return { p: 'hv', m: { type: 'join', addrs: readAddrs(addrs, 'join.addrs') } }
+      }
       case 'forward-join': {
         const [node, ttl] = n(2)
         return { p: 'hv', m: { type: 'forward-join', node: readPeer(node, 'node'), ttl: expectUint(ttl, 'ttl', 255) } }
       }
       case 'neighbor': {
-        const [pr] = n(1)
-        return { p: 'hv', m: { type: 'neighbor', priority: expectUint(pr, 'priority', 1) === 0 ? 'high' : 'low' } }
+        const [pr, addrs] = n(2)
+        return { p: 'hv', m: { type: 'neighbor', priority: expectUint(pr, 'priority', 1) === 0 ? 'high' : 'low', addrs: readAddrs(addrs, 'neighbor.addrs') } }
       }
       case 'neighbor-reply':
         return { p: 'hv', m: { type: 'neighbor-reply', accepted: bool(n(1)[0], 'accepted') } }

@@ -5,7 +5,7 @@ import { InvalidMessageError, MemoryMetrics, silentLogger, TimerSet, TypedEventE
 import type { Clock, Logger, Metrics, PeerId, Rng } from '@saorsa-gossip/types'
 import { createSeededRng, systemClock } from '@saorsa-gossip/types'
 import type { Transport } from '@saorsa-gossip/transport'
-import { decodeMembershipMessage, encodeMembershipMessage, FOREIGN_PROTO } from './codec.js'
+import { decodeMembershipMessage, encodeMembershipMessage, FOREIGN_PROTO, MEMBERSHIP_LIMITS } from './codec.js'
 import type { Membership, MembershipEvents } from './membership.js'
 import { MembershipCore } from './proto/membership.js'
 import type { MembershipCommand, MembershipConfig, MembershipInput } from './proto/membership.js'
@@ -57,7 +57,7 @@ export class DefaultMembership extends TypedEventEmitter<MembershipEvents> imple
   async start(): Promise<void> {
     if (this.#core !== undefined) return
     const t = this.#transport
-    const me: PeerInfo = { id: t.peerId, addrs: t.listenAddrs() }
+    const me: PeerInfo = { id: t.peerId, addrs: t.listenAddrs().slice(0, MEMBERSHIP_LIMITS.addrsPerPeer) }
     const rng: Rng = createSeededRng(this.#init.seed ?? globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!)
     this.#core = new MembershipCore(me, this.#init.config ?? {}, rng)
     this.#offs.push(
@@ -73,8 +73,12 @@ export class DefaultMembership extends TypedEventEmitter<MembershipEvents> imple
           this.#log.debug({ peer, reason: e.reason }, 'invalid membership message')
           return
         }
-        // The transport authenticated `peer`; its addresses are what the core already knows, if any.
-        this.#input({ type: 'message', from: this.#infoOf(peer), msg })
+        // The transport authenticated `peer`. JOIN and NEIGHBOR carry the sender's own addresses (how
+        // others can dial it: an inbound link shows only its ephemeral source port); otherwise its
+        // addresses are what the core already knows, if any.
+        const declared = msg.p === 'hv' && (msg.m.type === 'join' || msg.m.type === 'neighbor') ? msg.m.addrs : undefined
+        const from = declared !== undefined && declared.length > 0 ? { id: peer, addrs: [...declared] } : this.#infoOf(peer)
+        this.#input({ type: 'message', from, msg })
       }),
       t.on('peer:disconnect', ({ peer }) => this.#input({ type: 'link-down', peer }))
     )
@@ -127,8 +131,13 @@ export class DefaultMembership extends TypedEventEmitter<MembershipEvents> imple
   #apply(cmds: MembershipCommand[]): void {
     for (const c of cmds) {
       switch (c.type) {
-        case 'send':
-          void this.#send(c.to, encodeMembershipMessage(c.msg))
+        case 'send': {
+          // Introductions carry our own addresses (see the receive path).
+          const m = c.msg
+          const msg = m.p === 'hv' && (m.m.type === 'join' || m.m.type === 'neighbor') ? { ...m, m: { ...m.m, addrs: this.#core?.me.addrs ?? [] } } : m
+          void this.#send(c.to, encodeMembershipMessage(msg))
+          break
+        }
           break
         case 'schedule':
           this.#timers.schedule(c.after, () => this.#input({ type: 'timer', timer: c.timer }))

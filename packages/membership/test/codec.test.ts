@@ -8,6 +8,7 @@ const arbPeer: fc.Arbitrary<PeerInfo> = fc.record({
   id: fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('hex') as PeerInfo['id']),
   addrs: fc.array(fc.string({ maxLength: 40 }), { maxLength: MEMBERSHIP_LIMITS.addrsPerPeer })
 })
+const addrs = fc.array(fc.string({ maxLength: 40 }), { maxLength: MEMBERSHIP_LIMITS.addrsPerPeer })
 const u32 = fc.integer({ min: 0, max: 0xffff_ffff })
 const arbUpdate = fc.record({ peer: arbPeer, state: fc.constantFrom('alive' as const, 'suspect' as const, 'failed' as const), incarnation: u32 })
 const peers = fc.array(arbPeer, { maxLength: MEMBERSHIP_LIMITS.peersPerList })
@@ -15,9 +16,9 @@ const updates = fc.array(arbUpdate, { maxLength: 8 })
 const ttl = fc.integer({ min: 0, max: 255 })
 
 const arbMessage: fc.Arbitrary<MembershipMessage> = fc.oneof(
-  fc.constant({ p: 'hv' as const, m: { type: 'join' as const } }),
+  addrs.map((a) => ({ p: 'hv' as const, m: { type: 'join' as const, addrs: a } })),
   fc.record({ node: arbPeer, ttl }).map((x) => ({ p: 'hv' as const, m: { type: 'forward-join' as const, ...x } })),
-  fc.constantFrom('high' as const, 'low' as const).map((priority) => ({ p: 'hv' as const, m: { type: 'neighbor' as const, priority } })),
+  fc.record({ priority: fc.constantFrom('high' as const, 'low' as const), addrs }).map((x) => ({ p: 'hv' as const, m: { type: 'neighbor' as const, ...x } })),
   fc.boolean().map((accepted) => ({ p: 'hv' as const, m: { type: 'neighbor-reply' as const, accepted } })),
   fc.boolean().map((alive) => ({ p: 'hv' as const, m: { type: 'disconnect' as const, alive } })),
   fc.record({ origin: arbPeer, nodes: peers, ttl }).map((x) => ({ p: 'hv' as const, m: { type: 'shuffle' as const, ...x } })),

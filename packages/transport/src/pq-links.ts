@@ -150,8 +150,41 @@ export class PqLinks {
     return this.#backend === undefined ? p : { ...p, backend: this.#backend }
   }
 
+  /**
+   * Outbound handshakes in progress, by remote transport id. While one runs, the loss of the peer's
+   * other link is not announced yet: in a simultaneous dial the remote side may close the losing
+   * link's connection before our winning handshake completes (the responder registers first).
+   */
+  readonly #outPending = new Map<string, number>()
+  /** Disconnects held back until the outbound handshake to the same transport id ends. */
+  readonly #heldDown = new Map<string, { peer: PeerId; reason: string }>()
+
   /** Runs the initiator side on a fresh outer connection; resolves to the authenticated peer. */
   async connect(conn: OuterConnection, options: { expectedPeer?: PeerId; signal?: AbortSignal } = {}): Promise<PeerId> {
+    const tid = toHex(conn.remoteTransportId)
+    this.#outPending.set(tid, (this.#outPending.get(tid) ?? 0) + 1)
+    try {
+      return await this.#connect(conn, options)
+    } catch (e) {
+      // In a simultaneous dial the other side may close this connection because it kept the link we
+      // are not making: the peer is connected all the same.
+      const other = this.peerOn(conn.remoteTransportId)
+      if (other !== undefined && (options.expectedPeer === undefined || options.expectedPeer === other) && !this.#stopped) return other
+      throw e
+    } finally {
+      const n = (this.#outPending.get(tid) ?? 1) - 1
+      if (n > 0) this.#outPending.set(tid, n)
+      else {
+        this.#outPending.delete(tid)
+        const held = this.#heldDown.get(tid)
+        this.#heldDown.delete(tid)
+        const live = held === undefined ? undefined : this.#links.get(held.peer)
+        if (held !== undefined && (live === undefined || live.closed)) this.#c.events.emit('peer:disconnect', held)
+      }
+    }
+  }
+
+  async #connect(conn: OuterConnection, options: { expectedPeer?: PeerId; signal?: AbortSignal }): Promise<PeerId> {
     if (this.#stopped) throw new AbortError('transport stopped')
     const init = new HandshakeInitiator(this.#params(conn), options.expectedPeer)
     let hs: FrameStream | undefined
@@ -319,6 +352,7 @@ export class PqLinks {
       closed: false
     }
     const old = this.#links.get(link.peer)
+    let replaced = false
     if (old !== undefined && !old.closed) {
       // Two links to one peer (simultaneous dials): both sides keep the same one — the newer when the
       // same side initiated both, else the one initiated by the lower PeerId.
@@ -327,10 +361,12 @@ export class PqLinks {
         this.#drop(link, 'duplicate link')
         return link
       }
-      // Register the new link first, so dropping the old one keeps a connection they share.
+      // Register the new link first, so dropping the old one keeps a connection they share. The
+      // peer stays connected throughout: no peer:disconnect / peer:connect for the swap.
       this.#links.set(link.peer, link)
       this.#bySession.set(link.sessionKey, link)
-      this.#drop(old, 'replaced by a newer link')
+      replaced = old.announced
+      this.#drop(old, 'replaced by a newer link', true, false)
     }
     this.#links.set(link.peer, link)
     this.#bySession.set(link.sessionKey, link)
@@ -346,7 +382,12 @@ export class PqLinks {
       ;(t as { unref?: () => void }).unref?.()
     }
     link.announced = true
-    this.#c.events.emit('peer:connect', { peer: link.peer, addr: conn.remoteAddr, outbound: conn.outbound })
+    // A link lost while this one was being made was never announced as a disconnect: the peer stays up.
+    if (this.#heldDown.get(toHex(conn.remoteTransportId))?.peer === link.peer) {
+      this.#heldDown.delete(toHex(conn.remoteTransportId))
+      replaced = true
+    }
+    if (!replaced) this.#c.events.emit('peer:connect', { peer: link.peer, addr: conn.remoteAddr, outbound: conn.outbound })
     return link
   }
 
@@ -450,7 +491,7 @@ export class PqLinks {
     if (l !== undefined) this.#drop(l, 'disconnected locally')
   }
 
-  #drop(link: Link, reason: string, closeConn = true): void {
+  #drop(link: Link, reason: string, closeConn = true, announce = true): void {
     if (link.closed) return
     link.closed = true
     this.#bySession.delete(link.sessionKey)
@@ -463,7 +504,13 @@ export class PqLinks {
     const shared = [...this.#bySession.values()].some((l) => l.conn.id === link.conn.id)
     if (closeConn && !shared) void link.conn.close().catch(() => undefined)
     this.#log.debug({ peer: link.peer, reason }, 'link down')
-    if (link.announced) this.#c.events.emit('peer:disconnect', { peer: link.peer, reason })
+    // Only when the peer has no live link left (a duplicate may have taken over meanwhile).
+    const live = this.#links.get(link.peer)
+    if (link.announced && announce && (live === undefined || live.closed)) {
+      const tid = toHex(link.conn.remoteTransportId)
+      if (this.#outPending.has(tid) && !this.#stopped) this.#heldDown.set(tid, { peer: link.peer, reason })
+      else this.#c.events.emit('peer:disconnect', { peer: link.peer, reason })
+    }
   }
 
   /** Accepts links again after `stop()`. */

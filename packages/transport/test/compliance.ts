@@ -237,6 +237,27 @@ export function transportCompliance(name: string, makeHarness: () => TransportHa
       expect(dec((await got)[0]!.bytes)).toBe('after restart')
     })
 
+    it('settles simultaneous dials from both sides on one link without a disconnect event', async () => {
+      h = makeHarness()
+      const a = await h.create(newIdentity())
+      const b = await h.create(newIdentity())
+      const events: string[] = []
+      for (const [name, t] of [['a', a], ['b', b]] as const) {
+        t.on('peer:connect', () => events.push(`${name}:connect`))
+        t.on('peer:disconnect', (d) => events.push(`${name}:disconnect:${d.reason}`))
+      }
+      await Promise.all([a.dial(b.listenAddrs()[0] as string), b.dial(a.listenAddrs()[0] as string)])
+      // Whichever link wins, neither side ever saw the peer go away (membership would drop a neighbour
+      // on a disconnect).
+      expect(events.filter((e) => e.includes(':disconnect'))).toEqual([])
+      expect(events).toContain('a:connect')
+      expect(events).toContain('b:connect')
+      expect(a.peers()).toEqual([b.peerId])
+      const got = collect(b, 1)
+      await a.send(b.peerId, 'pubsub', enc('one link'))
+      expect(dec((await got)[0]!.bytes)).toBe('one link')
+    })
+
     it('refuses a second identity on one connection, and idle handshake streams cannot camp on slots', async () => {
       h = makeHarness()
       const target = await h.create(newIdentity(), { firstMessageTimeoutMs: 300 })

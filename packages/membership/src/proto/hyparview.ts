@@ -65,11 +65,11 @@ export type NeighborPriority = 'high' | 'low'
 /** HyParView wire messages (the paper's JOIN, FORWARD_JOIN, NEIGHBOR, DISCONNECT, SHUFFLE, SHUFFLE_REPLY). */
 export type HyParViewMessage =
   /** The sender wants to join the overlay through us (we are its contact). */
-  | { readonly type: 'join' }
+  | { readonly type: 'join'; readonly addrs?: readonly string[] }
   /** Random walk introducing `node`, a new member, `ttl` hops left. */
   | { readonly type: 'forward-join'; readonly node: PeerInfo; readonly ttl: number }
   /** The sender asks to be (or, for `high` after a join, has already made us) its active neighbour. */
-  | { readonly type: 'neighbor'; readonly priority: NeighborPriority }
+  | { readonly type: 'neighbor'; readonly priority: NeighborPriority; readonly addrs?: readonly string[] }
   /** Answer to `neighbor`: with `accepted` both sides now hold each other in their active views. */
   | { readonly type: 'neighbor-reply'; readonly accepted: boolean }
   /** The sender dropped us from its active view; `alive` false means it is leaving the overlay. */

@@ -1,0 +1,177 @@
+// `saorsa-gossip network join|status|peers`: run a node in the foreground, and inspect it from
+// another shell through its control socket.
+import { join } from 'node:path'
+import { BootstrapError, ROLES } from '@saorsa-gossip/coordinator'
+import type { Role } from '@saorsa-gossip/coordinator'
+import { createKeystore } from '@saorsa-gossip/identity'
+import { createGossipNode, isLive, startControlServer } from '@saorsa-gossip/node'
+import type { NodeStatus, PeerStatus } from '@saorsa-gossip/node'
+import type { Logger } from '@saorsa-gossip/types'
+import { Command, InvalidArgumentError } from 'commander'
+import { createContext, readPassphrase } from '../context.js'
+import type { CliContext, CliIo, GlobalOptions } from '../context.js'
+import { CliError } from '../errors.js'
+import { connectToNode, controlSocketPath } from './running.js'
+
+export function parseRoles(v: string): Role[] {
+  const roles = v.split(',').map((s) => s.trim()).filter((s) => s !== '')
+  for (const r of roles) if (!ROLES.includes(r as Role)) throw new InvalidArgumentError(`unknown role "${r}"; expected a comma-separated list of ${ROLES.join(', ')}`)
+  return roles as Role[]
+}
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
+const short = (id: string): string => `${id.slice(0, 8)}…${id.slice(-4)}`
+const time = (): string => new Date().toISOString().slice(11, 23)
+
+/** A pino logger as the library Logger interface. */
+export function asLogger(l: CliContext['log']): Logger {
+  return l as unknown as Logger
+}
+
+/** One-line reason for a failed start: busy port, unreachable coordinator, anything else. */
+export function startFailure(e: unknown, bind: string): CliError {
+  if (e instanceof BootstrapError) return new CliError(e.message)
+  const text = e instanceof Error ? `${e.message} ${String((e as NodeJS.ErrnoException).code ?? '')}` : String(e)
+  if (/EADDRINUSE|address already in use|Address in use/i.test(text)) return new CliError(`cannot listen on ${bind}: the port is already in use`)
+  if (/EADDRNOTAVAIL|Cannot assign requested address/i.test(text)) return new CliError(`cannot listen on ${bind}: no such local address`)
+  if (/EACCES/.test(text)) return new CliError(`cannot listen on ${bind}: permission denied`)
+  return new CliError(`node failed to start: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`)
+}
+
+/** Waits for SIGINT or SIGTERM (replacing the default exit-on-SIGINT of main.ts). */
+export function untilSignal(): Promise<string> {
+  process.removeAllListeners('SIGINT')
+  return new Promise((resolve) => {
+    const on = (sig: string): void => {
+      process.off('SIGINT', on)
+      process.off('SIGTERM', on)
+      resolve(sig)
+    }
+    process.on('SIGINT', on)
+    process.on('SIGTERM', on)
+  })
+}
+
+function printPeers(ctx: CliContext, peers: PeerStatus[], all: boolean): void {
+  const rows = peers.filter((p) => all || p.view === 'active')
+  if (rows.length === 0) return ctx.out('No peers')
+  for (const p of rows) {
+    const roles = p.roles.length > 0 ? `  [${p.roles.join(',')}]` : ''
+    ctx.out(`${p.peer}  ${p.view.padEnd(7)} ${p.state.padEnd(7)} ${p.addrs[0] ?? ''}${roles}`)
+  }
+}
+
+function printStatus(ctx: CliContext, alias: string, s: NodeStatus): void {
+  ctx.out(`Node ${alias}: ${s.running ? 'running' : 'stopped'}`)
+  ctx.out(`  PeerId:       ${s.peerId}`)
+  if (s.startedAt !== undefined) ctx.out(`  Up:           ${Math.round((Date.now() - s.startedAt) / 1000)} s`)
+  ctx.out(`  Listening:    ${s.listenAddrs.join(', ')}`)
+  if (s.observedAddr !== undefined) ctx.out(`  Observed as:  ${s.observedAddr}`)
+  ctx.out(`  Joined via:   ${s.joinedVia === undefined ? '(started alone)' : `${s.joinedVia.via} (${s.joinedVia.source})`}`)
+  ctx.out(`  Peers:        ${s.activePeers} active, ${s.passivePeers} passive`)
+  ctx.out(`  Coordinators: ${s.coordinators.length === 0 ? 'none known' : s.coordinators.map((c) => `${short(c.peer)} [${c.roles.join(',')}] score ${c.score}`).join('; ')}`)
+  ctx.out(`  Topics:       ${s.topics.length === 0 ? 'none' : s.topics.join(', ')}`)
+  ctx.out(`  Traffic:      ${s.transport.framesSent} frames / ${s.transport.bytesSent} B sent, ${s.transport.framesReceived} frames / ${s.transport.bytesReceived} B received`)
+}
+
+export function networkCommand(io: CliIo, globals: () => GlobalOptions): Command {
+  const cmd = new Command('network').description('join the gossip network and inspect a running node')
+  const ctxOf = () => createContext(globals(), io)
+
+  cmd
+    .command('join')
+    .description('run a node in the foreground (Ctrl-C to leave); other commands reach it through its control socket')
+    .requiredOption('-i, --identity <alias>', 'identity to run as (see identity create)')
+    .option('-c, --coordinator <addr>', 'coordinator HOST:PORT or multiaddr to join through (repeatable; default: the peer cache)', collect)
+    .option('-b, --bind <addr>', 'address to listen on, HOST:PORT (QUIC and TCP)', '127.0.0.1:0')
+    .option('--roles <list>', `roles to serve, comma-separated (${ROLES.join(', ')})`, parseRoles)
+    .option('--passphrase-file <path>', 'passphrase of an encrypted identity (or set SAORSA_GOSSIP_PASSPHRASE)')
+    .option('--json', 'print events as JSON lines')
+    .action(async (o: { identity: string; coordinator?: string[]; bind: string; roles?: Role[]; passphraseFile?: string; json?: boolean }) => {
+      const ctx = ctxOf()
+      const sock = controlSocketPath(ctx.home, o.identity)
+      if (await isLive(sock)) throw new CliError(`a node is already running as ${o.identity} (control socket ${sock})`)
+      const passphrase = await readPassphrase(o.passphraseFile, io.env)
+      const identity = await createKeystore({ home: ctx.home }).load(o.identity, passphrase === undefined ? {} : { passphrase })
+      let node
+      try {
+        node = createGossipNode({
+          identity,
+          bind: o.bind,
+          coordinators: o.coordinator ?? [],
+          roles: o.roles ?? [],
+          peerCachePath: join(ctx.home, 'peers', `${o.identity}.json`),
+          logger: asLogger(ctx.rootLog)
+        })
+      } catch (e) {
+        throw new CliError(e instanceof Error ? e.message : String(e))
+      }
+      const stopped = untilSignal()
+      try {
+        await node.start()
+      } catch (e) {
+        throw startFailure(e, o.bind)
+      }
+      const server = await startControlServer(node, sock).catch(async (e: unknown) => {
+        await node.stop()
+        throw new CliError(e instanceof Error ? e.message : String(e))
+      })
+      const s = node.status()
+      const emit = (event: string, fields: Record<string, unknown>, human: string): void =>
+        o.json === true ? ctx.out(JSON.stringify({ event, time: Date.now(), ...fields })) : ctx.out(`${time()} ${human}`)
+      if (o.json === true) ctx.out(JSON.stringify({ event: 'joined', alias: o.identity, peerId: s.peerId, listenAddrs: s.listenAddrs, joinedVia: s.joinedVia ?? null, control: sock }))
+      else {
+        ctx.out(`✓ Joined the network as ${o.identity}`)
+        ctx.out(`  PeerId:     ${s.peerId}`)
+        ctx.out(`  Listening:  ${s.listenAddrs.join(', ')}`)
+        ctx.out(`  Joined via: ${s.joinedVia === undefined ? '(no contacts: started alone)' : `${s.joinedVia.via} (${short(s.joinedVia.peer)})`}`)
+        ctx.out(`  Control:    ${sock}`)
+        ctx.out('  Ctrl-C to leave')
+      }
+      node.on('peer:up', ({ peer }) => emit('peer:up', { peer: peer.id }, `peer up      ${peer.id}`))
+      node.on('peer:down', ({ peer }) => emit('peer:down', { peer }, `peer down    ${peer}`))
+      node.on('member:failed', ({ peer }) => emit('member:failed', { peer }, `peer failed  ${peer}`))
+      node.on('advert', ({ advert, via }) => emit('advert', { peer: advert.peer, roles: advert.roles, via }, `advert       ${advert.peer} [${advert.roles.join(',')}] verified (${via})`))
+      const sig = await stopped
+      emit('leaving', { signal: sig }, `leaving (${sig})`)
+      await server.close()
+      await node.stop()
+      identity.destroy()
+    })
+
+  cmd
+    .command('status')
+    .description('show the running node: identity, addresses, peers, coordinators, topics, traffic')
+    .option('-i, --identity <alias>', 'which running node (default: the only one)')
+    .option('--json', 'print JSON')
+    .action(async (o: { identity?: string; json?: boolean }) => {
+      const ctx = ctxOf()
+      const { client, alias } = await connectToNode(ctx.home, o.identity)
+      try {
+        const s = await client.request<NodeStatus>('status')
+        if (o.json === true) ctx.out(JSON.stringify({ alias, ...s }))
+        else printStatus(ctx, alias, s)
+      } finally {
+        client.close()
+      }
+    })
+
+  cmd
+    .command('peers')
+    .description('list the running node\'s neighbours (active view; --all adds the passive view)')
+    .option('-i, --identity <alias>', 'which running node (default: the only one)')
+    .option('--all', 'include passive (backup) peers')
+    .option('--json', 'print JSON')
+    .action(async (o: { identity?: string; all?: boolean; json?: boolean }) => {
+      const ctx = ctxOf()
+      const { client } = await connectToNode(ctx.home, o.identity)
+      try {
+        const peers = await client.request<PeerStatus[]>('peers')
+        if (o.json === true) ctx.out(JSON.stringify(peers.filter((p) => o.all === true || p.view === 'active')))
+        else printPeers(ctx, peers, o.all === true)
+      } finally {
+        client.close()
+      }
+    })
+  return cmd
+}
