@@ -83,7 +83,7 @@ export interface GossipNodeEvents {
   'member:failed': { peer: PeerId }
   /** An application message (kind 0) on any topic, including topics we are not subscribed to. */
   message: PubSubDelivery
-  /** A verified coordinator advert arrived. */
+  /** A verified coordinator advert arrived that is new or newer than the one we held. */
   advert: { advert: CoordinatorAdvert; via: string }
 }
 
@@ -221,7 +221,10 @@ export class GossipNode extends TypedEventEmitter<GossipNodeEvents> {
       this.pubsub.on('message', (d) => {
         if (d.kind === 0) this.emit('message', d)
       }),
-      this.coordinator.on('advert', ({ advert, via }) => this.emit('advert', { advert, via }))
+      this.coordinator.on('advert', ({ advert, via, result }) => {
+        // Copies of adverts we already hold (or older ones) are not news.
+        if (result !== 'unchanged' && result !== 'older') this.emit('advert', { advert, via })
+      })
     )
   }
 

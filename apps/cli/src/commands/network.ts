@@ -52,8 +52,13 @@ export function untilSignal(): Promise<string> {
   })
 }
 
+/** What `network peers` lists by default: active neighbours that answer (suspects only with --all). */
+function isLiveNeighbour(p: PeerStatus): boolean {
+  return p.view === 'active' && p.state === 'alive'
+}
+
 function printPeers(ctx: CliContext, peers: PeerStatus[], all: boolean): void {
-  const rows = peers.filter((p) => all || p.view === 'active')
+  const rows = peers.filter((p) => all || isLiveNeighbour(p))
   if (rows.length === 0) return ctx.out('No peers')
   for (const p of rows) {
     const roles = p.roles.length > 0 ? `  [${p.roles.join(',')}]` : ''
@@ -130,6 +135,7 @@ export function networkCommand(io: CliIo, globals: () => GlobalOptions): Command
       }
       node.on('peer:up', ({ peer }) => emit('peer:up', { peer: peer.id }, `peer up      ${peer.id}`))
       node.on('peer:down', ({ peer }) => emit('peer:down', { peer }, `peer down    ${peer}`))
+      node.on('member:suspect', ({ peer }) => emit('member:suspect', { peer }, `peer suspect ${peer}`))
       node.on('member:failed', ({ peer }) => emit('member:failed', { peer }, `peer failed  ${peer}`))
       node.on('advert', ({ advert, via }) => emit('advert', { peer: advert.peer, roles: advert.roles, via }, `advert       ${advert.peer} [${advert.roles.join(',')}] verified (${via})`))
       const sig = await stopped
@@ -158,16 +164,16 @@ export function networkCommand(io: CliIo, globals: () => GlobalOptions): Command
 
   cmd
     .command('peers')
-    .description('list the running node\'s neighbours (active view; --all adds the passive view)')
+    .description('list the running node\'s live neighbours (--all adds suspected and passive peers)')
     .option('-i, --identity <alias>', 'which running node (default: the only one)')
-    .option('--all', 'include passive (backup) peers')
+    .option('--all', 'include suspected (not answering) and passive (backup) peers')
     .option('--json', 'print JSON')
     .action(async (o: { identity?: string; all?: boolean; json?: boolean }) => {
       const ctx = ctxOf()
       const { client } = await connectToNode(ctx.home, o.identity)
       try {
         const peers = await client.request<PeerStatus[]>('peers')
-        if (o.json === true) ctx.out(JSON.stringify(peers.filter((p) => o.all === true || p.view === 'active')))
+        if (o.json === true) ctx.out(JSON.stringify(peers.filter((p) => o.all === true || isLiveNeighbour(p))))
         else printPeers(ctx, peers, o.all === true)
       } finally {
         client.close()
