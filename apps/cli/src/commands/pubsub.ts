@@ -34,7 +34,7 @@ export function pubsubCommand(io: CliIo, globals: () => GlobalOptions): Command 
         },
         ended
       )
-      if (o.json !== true) ctx.err(`Subscribed to ${o.topic} on node ${alias}; Ctrl-C to stop`)
+      ctx.err(`Subscribed to ${o.topic} on node ${alias}; Ctrl-C to stop`)
       const why = await Promise.race([stop, nodeGone])
       client.close()
       if (why === 'node-stopped') throw new CliError(`node ${alias} stopped; subscription ended`)

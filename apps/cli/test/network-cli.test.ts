@@ -1,0 +1,260 @@
+// End-to-end tests of a network of separate processes on 127.0.0.1, as a user runs it: one
+// `saorsa-coordinator` and three `saorsa-gossip network join` nodes (real QUIC/TCP links, the PQ
+// channel, files on disk), driven by the CLI's own commands. They check the acceptance lines of the
+// network issue: peers see each other, messages arrive, a killed node disappears, a restarted
+// coordinator keeps its PeerId and its new adverts verify on the nodes, and bad starts exit 1 with a
+// one-line reason.
+import { spawn, spawnSync } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { createSocket } from 'node:dgram'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { ControlClient } from '@saorsa-gossip/node'
+import type { NodeStatus, PeerStatus } from '@saorsa-gossip/node'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+const CLI = join(import.meta.dirname, '..', 'bin', 'saorsa-gossip.js')
+const COORD = join(import.meta.dirname, '..', '..', 'coordinator', 'bin', 'saorsa-coordinator.js')
+// Short enough for a Unix socket path under the temp dir.
+const home = mkdtempSync(join(tmpdir(), 'sg-net-'))
+const env = { ...process.env, SAORSA_GOSSIP_HOME: home, SAORSA_GOSSIP_PASSPHRASE: '' }
+
+interface Proc {
+  child: ChildProcess
+  lines: string[]
+  exited: Promise<number | null>
+  /** Resolves with the first line (stdout or stderr, past or future) that `match` accepts. */
+  line<T>(match: (l: string) => T | undefined, ms: number): Promise<T>
+}
+const procs: Proc[] = []
+
+function start(bin: string, args: string[]): Proc {
+  const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const lines: string[] = []
+  const watchers = new Set<(l: string) => void>()
+  for (const s of [child.stdout, child.stderr]) {
+    if (s === null) continue
+    createInterface({ input: s }).on('line', (l) => {
+      lines.push(l)
+      for (const w of [...watchers]) w(l)
+    })
+  }
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  const p: Proc = {
+    child,
+    lines,
+    exited,
+    line: (match, ms) =>
+      new Promise((resolve, reject) => {
+        for (const l of lines) {
+          const m = match(l)
+          if (m !== undefined) return resolve(m)
+        }
+        const timer = setTimeout(() => {
+          watchers.delete(w)
+          reject(new Error(`no matching line within ${ms} ms; output:\n${lines.join('\n')}`))
+        }, ms)
+        const w = (l: string): void => {
+          const m = match(l)
+          if (m === undefined) return
+          clearTimeout(timer)
+          watchers.delete(w)
+          resolve(m)
+        }
+        watchers.add(w)
+        void exited.then((code) => {
+          if (!watchers.delete(w)) return
+          clearTimeout(timer)
+          reject(new Error(`process exited (${code}) first; output:\n${lines.join('\n')}`))
+        })
+      })
+  }
+  procs.push(p)
+  return p
+}
+
+function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { env, encoding: 'utf8', timeout: 60_000 })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const s = createServer()
+      s.once('error', reject)
+      s.listen(0, '127.0.0.1', () => {
+        const a = s.address()
+        s.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0))
+      })
+    })
+    const udpFree = await new Promise<boolean>((resolve) => {
+      const u = createSocket('udp4')
+      u.once('error', () => resolve(false))
+      u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)))
+    })
+    if (udpFree) return port
+  }
+}
+
+const json = (l: string): Record<string, unknown> | undefined => {
+  try {
+    const v = JSON.parse(l) as unknown
+    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+async function startCoordinator(port: number): Promise<{ proc: Proc; peerId: string }> {
+  const proc = start(COORD, ['--bind', `127.0.0.1:${port}`, '--roles', 'coordinator,reflector', '--publish-interval', '2', '--identity-path', join(home, 'coord.identity'), '--home', home])
+  const peerId = await proc.line((l) => /Loaded identity: ([0-9a-f]{64})/.exec(l)?.[1], 30_000)
+  await proc.line((l) => (l.includes('Listening on') ? true : undefined), 30_000)
+  return { proc, peerId }
+}
+
+/** Polls `f` until it returns a value, or fails after `ms`. */
+async function poll<T>(f: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const v = await f()
+    if (v !== undefined) return v
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+let port = 0
+let coordinator: { proc: Proc; peerId: string }
+const nodes: Array<{ alias: string; proc: Proc; peerId: string; control: ControlClient }> = []
+
+beforeAll(async () => {
+  port = await freePort()
+  for (const alias of ['N1', 'N2', 'N3']) expect(cli(['identity', 'create', '--alias', alias]).code).toBe(0)
+  coordinator = await startCoordinator(port)
+}, 120_000)
+
+afterAll(async () => {
+  for (const n of nodes) n.control.close()
+  for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL')
+  await Promise.all(procs.map((p) => p.exited))
+  rmSync(home, { recursive: true, force: true })
+})
+
+const livePeers = async (c: ControlClient): Promise<string[]> =>
+  (await c.request<PeerStatus[]>('peers')).filter((p) => p.view === 'active' && p.state === 'alive').map((p) => p.peer)
+
+describe('a network of separate processes', () => {
+  it('three joined nodes list each other within 10 s, and a message reaches the other two within 2 s', async () => {
+    for (const alias of ['N1', 'N2', 'N3']) {
+      const proc = start(CLI, ['network', 'join', '--coordinator', `127.0.0.1:${port}`, '--identity', alias, '--json'])
+      const joined = await proc.line((l) => (json(l)?.event === 'joined' ? json(l) : undefined), 30_000)
+      nodes.push({ alias, proc, peerId: joined.peerId as string, control: await ControlClient.connect(joined.control as string) })
+    }
+    const t0 = Date.now()
+    await poll(
+      async () => {
+        for (const n of nodes) {
+          const peers = await livePeers(n.control)
+          if (!nodes.every((o) => o === n || peers.includes(o.peerId))) return undefined
+        }
+        return true
+      },
+      10_000,
+      'every node to list the other two'
+    )
+    const settled = Date.now() - t0
+    expect(settled).toBeLessThan(10_000)
+    // The CLI shows the same thing.
+    for (const n of nodes) {
+      const r = cli(['network', 'peers', '--identity', n.alias, '--json'])
+      expect(r.code).toBe(0)
+      const listed = (JSON.parse(r.stdout) as PeerStatus[]).map((p) => p.peer)
+      for (const o of nodes) if (o !== n) expect(listed).toContain(o.peerId)
+      expect(listed).toContain(coordinator.peerId)
+    }
+    const human = cli(['network', 'peers', '--identity', 'N1'])
+    expect(human.stdout).toContain(`${coordinator.peerId}  active  alive`)
+
+    const subs = ['N2', 'N3'].map((alias) => start(CLI, ['pubsub', 'subscribe', '--topic', 'news', '--identity', alias, '--json']))
+    for (const s of subs) await s.line((l) => (l.startsWith('Subscribed to news') ? true : undefined), 30_000)
+    expect(cli(['pubsub', 'list', '--identity', 'N2']).stdout.trim()).toBe('news')
+    const pub = cli(['pubsub', 'publish', '--topic', 'news', '--message', 'Hello, gossip!', '--identity', 'N1', '--json'])
+    expect(pub.code).toBe(0)
+    const id = JSON.parse(pub.stdout).id as string
+    for (const s of subs) {
+      const d = await s.line((l) => (json(l)?.id === id ? json(l) : undefined), 5_000)
+      expect(d.message).toBe('Hello, gossip!')
+      expect(d.from).toBe(nodes[0]?.peerId)
+      expect((d.receivedAtMs as number) - (d.timestampMs as number)).toBeLessThan(2_000)
+    }
+    for (const s of subs) s.child.kill('SIGINT')
+    expect(await Promise.all(subs.map((s) => s.exited))).toEqual([0, 0])
+  }, 120_000)
+
+  it('a killed node disappears from the others\' peers within 5 s', async () => {
+    const victim = nodes[2]
+    if (victim === undefined) throw new Error('no node')
+    victim.proc.child.kill('SIGKILL')
+    const t0 = Date.now()
+    await poll(
+      async () => {
+        for (const n of nodes.slice(0, 2)) if ((await livePeers(n.control)).includes(victim.peerId)) return undefined
+        return true
+      },
+      5_000,
+      'the killed node to leave the peer lists'
+    )
+    const gone = Date.now() - t0
+    expect(gone).toBeLessThan(5_000)
+    // SWIM then confirms the failure; the joined nodes print it.
+    await nodes[0]?.proc.line((l) => (json(l)?.event === 'member:failed' && json(l)?.peer === victim.peerId ? true : undefined), 10_000)
+    victim.control.close()
+  }, 60_000)
+
+  it('a restarted coordinator keeps its PeerId, and its new adverts verify on the nodes', async () => {
+    const before = coordinator.peerId
+    coordinator.proc.child.kill('SIGINT')
+    expect(await coordinator.proc.exited).toBe(0)
+    const restartedAt = Date.now()
+    coordinator = await startCoordinator(port)
+    expect(coordinator.peerId).toBe(before)
+    // The nodes take the new advert (published every 2 s) only after verifying its signature.
+    for (const n of nodes.slice(0, 2)) {
+      await poll(
+        async () => {
+          const s = await n.control.request<NodeStatus>('status')
+          const a = s.coordinators.find((c) => c.peer === before)
+          return a !== undefined && a.notAfter - 3_600_000 >= restartedAt ? true : undefined
+        },
+        20_000,
+        `${n.alias} to verify an advert of the restarted coordinator`
+      )
+    }
+    const st = JSON.parse(cli(['network', 'status', '--identity', 'N1', '--json']).stdout) as NodeStatus
+    expect(st.coordinators.map((c) => c.peer)).toContain(before)
+  }, 90_000)
+
+  it('a wrong coordinator address, a busy port or an unreadable identity exits 1 with a one-line reason', async () => {
+    const unused = await freePort()
+    const cases: Array<{ args: string[]; bin?: string; reason: RegExp }> = [
+      { args: ['network', 'join', '--identity', 'N3', '--coordinator', `127.0.0.1:${unused}`], reason: /^error: could not reach coordinator 127\.0\.0\.1:\d+ \(.*connection refused.*\)$/ },
+      { args: ['network', 'join', '--identity', 'N3', '--coordinator', `127.0.0.1:${port}`, '--bind', `127.0.0.1:${port}`], reason: /^error: cannot listen on 127\.0\.0\.1:\d+: the port is already in use$/ },
+      { bin: COORD, args: ['--bind', `127.0.0.1:${port}`, '--identity-path', join(home, 'other.identity'), '--home', home], reason: /^error: cannot listen on 127\.0\.0\.1:\d+: the port is already in use$/ },
+      { args: ['network', 'join', '--identity', 'Broken', '--coordinator', `127.0.0.1:${port}`], reason: /^error: .*Broken\.json: not a Saorsa Gossip identity file \(not JSON\)$/ },
+      { bin: COORD, args: ['--bind', '127.0.0.1:0', '--identity-path', join(home, 'broken.identity'), '--home', home], reason: /^error: .*broken\.identity: corrupt identity file: not valid JSON \(truncated\?\)$/ }
+    ]
+    writeFileSync(join(home, 'identities', 'Broken.json'), 'garbage')
+    writeFileSync(join(home, 'broken.identity'), '{"format":"saorsa-gossip-identity","vers')
+    for (const c of cases) {
+      const r = spawnSync(process.execPath, [c.bin ?? CLI, ...c.args], { env, encoding: 'utf8', timeout: 60_000 })
+      const errors = r.stderr.split('\n').filter((l) => l.startsWith('error:'))
+      expect(r.status, r.stderr).toBe(1)
+      expect(errors, r.stderr).toHaveLength(1)
+      expect(errors[0]).toMatch(c.reason)
+    }
+  }, 120_000)
+})
