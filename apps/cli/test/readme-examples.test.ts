@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 
 const repo = join(import.meta.dirname, '..', '..', '..')
-const readmes = ['packages/types/README.md', 'packages/identity/README.md', 'packages/transport/README.md', 'packages/membership/README.md', 'packages/pubsub/README.md']
+const readmes = ['packages/types/README.md', 'packages/identity/README.md', 'packages/transport/README.md', 'packages/membership/README.md', 'packages/pubsub/README.md', 'packages/coordinator/README.md', 'packages/node/README.md']
 const workDir = join(import.meta.dirname, '..', '.readme-examples')
 const home = mkdtempSync(join(tmpdir(), 'saorsa-readme-'))
 mkdirSync(workDir, { recursive: true })

@@ -115,7 +115,7 @@ export class CoordinatorService extends TypedEventEmitter<CoordinatorServiceEven
   readonly #topic = topicIdFromName(COORDINATOR_TOPIC)
   readonly #timers = new TimerSet()
   readonly #linkAddrs = new Map<PeerId, string>()
-  readonly #observeWaiters = new Map<number, (addr: string) => void>()
+  readonly #observeWaiters = new Map<number, (addr: string | undefined) => void>()
   readonly #findWaiters = new Set<() => void>()
   #find: FindCoordinator | undefined
   #offs: Array<() => void> = []
@@ -193,6 +193,7 @@ export class CoordinatorService extends TypedEventEmitter<CoordinatorServiceEven
     this.#timers.clear()
     for (const w of this.#findWaiters) w()
     this.#findWaiters.clear()
+    for (const w of [...this.#observeWaiters.values()]) w(undefined)
     this.#observeWaiters.clear()
     await this.peerCache.save().catch((e: unknown) => this.#log.warn({ err: (e as Error).message, path: this.peerCache.path }, 'could not save the peer cache'))
   }
@@ -270,7 +271,11 @@ export class CoordinatorService extends TypedEventEmitter<CoordinatorServiceEven
       const s = signal === undefined ? timeout : AbortSignal.any([signal, timeout])
       try {
         const peer = await this.#c.transport.dial(addr, c.peer === undefined ? { signal: s } : { signal: s, expectedPeer: c.peer })
+        // Joined = a first neighbour is up (the contact's NEIGHBOR answer to our JOIN), so what the
+        // caller publishes next has somewhere to go.
+        const up = this.#firstNeighbour(s)
         await this.#c.membership.join([addr], { signal: s })
+        await up
         this.adverts.recordDial(peer, true)
         return { peer, via: c.label, source: c.source }
       } catch (e) {
@@ -284,6 +289,25 @@ export class CoordinatorService extends TypedEventEmitter<CoordinatorServiceEven
       this.peerCache.recordFailure(c.peer)
     }
     return reasons.join(', ') || 'no address'
+  }
+
+  /** Resolves when the active view is not empty; rejects when `signal` aborts first. */
+  #firstNeighbour(signal: AbortSignal): Promise<void> {
+    const m = this.#c.membership
+    if (m.activeView().length > 0) return Promise.resolve()
+    return new Promise<void>((resolve, reject) => {
+      const off = m.on('neighbor:up', () => {
+        signal.removeEventListener('abort', onAbort)
+        off()
+        resolve()
+      })
+      const onAbort = (): void => {
+        off()
+        reject(new Error('no neighbour after JOIN'))
+      }
+      if (signal.aborted) onAbort()
+      else signal.addEventListener('abort', onAbort, { once: true })
+    })
   }
 
   /** After joining: learn coordinators if we know none, and our address from a reflector. */
@@ -313,6 +337,7 @@ export class CoordinatorService extends TypedEventEmitter<CoordinatorServiceEven
           resolve()
         }
         const timer = setTimeout(done, options.timeoutMs ?? 3_000)
+        timer.unref()
         this.#findWaiters.add(done)
         this.#run(cmds)
       })
@@ -328,9 +353,11 @@ export class CoordinatorService extends TypedEventEmitter<CoordinatorServiceEven
         this.#observeWaiters.delete(nonce)
         reject(new Error('no OBSERVED answer'))
       }, options.timeoutMs ?? 3_000)
+      timer.unref()
       this.#observeWaiters.set(nonce, (addr) => {
         clearTimeout(timer)
-        resolve(addr)
+        if (addr === undefined) reject(new Error('coordinator service stopped'))
+        else resolve(addr)
       })
       this.#send(peer, encodeCoordinatorMessage({ type: 'observe', nonce }))
     })
