@@ -109,8 +109,8 @@ const json = (l: string): Record<string, unknown> | undefined => {
   }
 }
 
-async function startCoordinator(port: number): Promise<{ proc: Proc; peerId: string }> {
-  const proc = start(COORD, ['--bind', `127.0.0.1:${port}`, '--roles', 'coordinator,reflector', '--publish-interval', '2', '--identity-path', join(home, 'coord.identity'), '--home', home])
+async function startCoordinator(port: number, extra: string[] = []): Promise<{ proc: Proc; peerId: string }> {
+  const proc = start(COORD, ['--bind', `127.0.0.1:${port}`, '--roles', 'coordinator,reflector', '--publish-interval', '2', '--identity-path', join(home, 'coord.identity'), '--home', home, ...extra])
   const peerId = await proc.line((l) => /Loaded identity: ([0-9a-f]{64})/.exec(l)?.[1], 30_000)
   await proc.line((l) => (l.includes('Listening on') ? true : undefined), 30_000)
   return { proc, peerId }
@@ -167,6 +167,7 @@ describe('a network of separate processes', () => {
       'every node to list the other two'
     )
     const settled = Date.now() - t0
+    console.info(`figures: all three list each other ${settled} ms after the last one joined`)
     expect(settled).toBeLessThan(10_000)
     // The CLI shows the same thing.
     for (const n of nodes) {
@@ -189,6 +190,7 @@ describe('a network of separate processes', () => {
       const d = await s.line((l) => (json(l)?.id === id ? json(l) : undefined), 5_000)
       expect(d.message).toBe('Hello, gossip!')
       expect(d.from).toBe(nodes[0]?.peerId)
+      console.info(`figures: delivery latency ${(d.receivedAtMs as number) - (d.timestampMs as number)} ms`)
       expect((d.receivedAtMs as number) - (d.timestampMs as number)).toBeLessThan(2_000)
     }
     for (const s of subs) s.child.kill('SIGINT')
@@ -212,6 +214,7 @@ describe('a network of separate processes', () => {
     expect(gone).toBeLessThan(5_000)
     // SWIM then confirms the failure; the joined nodes print it.
     await nodes[0]?.proc.line((l) => (json(l)?.event === 'member:failed' && json(l)?.peer === victim.peerId ? true : undefined), 10_000)
+    console.info(`figures: killed node unlisted after ${gone} ms, failure confirmed after ${Date.now() - t0} ms`)
     victim.control.close()
   }, 60_000)
 
@@ -220,8 +223,10 @@ describe('a network of separate processes', () => {
     coordinator.proc.child.kill('SIGINT')
     expect(await coordinator.proc.exited).toBe(0)
     const restartedAt = Date.now()
-    coordinator = await startCoordinator(port)
+    const metricsPort = await freePort()
+    coordinator = await startCoordinator(port, ['--metrics', `127.0.0.1:${metricsPort}`, '--verbose'])
     expect(coordinator.peerId).toBe(before)
+    await coordinator.proc.line((l) => (/Published coordinator advert \(\d+ bytes\)/.test(l) ? true : undefined), 10_000)
     // The nodes take the new advert (published every 2 s) only after verifying its signature.
     for (const n of nodes.slice(0, 2)) {
       await poll(
@@ -236,6 +241,14 @@ describe('a network of separate processes', () => {
     }
     const st = JSON.parse(cli(['network', 'status', '--identity', 'N1', '--json']).stdout) as NodeStatus
     expect(st.coordinators.map((c) => c.peer)).toContain(before)
+    // Prometheus text from --metrics: the restarted coordinator has published and has neighbours.
+    const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`)
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/)
+    const text = await res.text()
+    expect(text).toMatch(/^# TYPE saorsa_coordinator_adverts_published_total counter$/m)
+    expect(Number(/^saorsa_coordinator_adverts_published_total (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(0)
+    expect(Number(/^saorsa_node_active_peers (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(0)
+    expect((await fetch(`http://127.0.0.1:${metricsPort}/nope`)).status).toBe(404)
   }, 90_000)
 
   it('a wrong coordinator address, a busy port or an unreadable identity exits 1 with a one-line reason', async () => {
