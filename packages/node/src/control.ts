@@ -15,6 +15,8 @@ export const MAX_CONTROL_LINE_BYTES = 1_500_000
 export const MAX_CONTROL_CONNECTIONS = 32
 /** Subscriptions per control connection. */
 export const MAX_CONTROL_SUBSCRIPTIONS = 64
+/** Bytes queued to a control client that does not read; further message events to it are dropped. */
+export const MAX_CONTROL_BACKLOG_BYTES = 16 * 1024 * 1024
 
 /** A message as the control endpoint reports it. */
 export interface ControlDelivery {
@@ -183,11 +185,17 @@ function serveConnection(node: GossipNode, socket: Socket, onClose: () => void):
         if (subs.has(id)) throw new Error(`request id ${id} is already a subscription`)
         const ac = new AbortController()
         subs.set(id, ac)
+        let dropped = 0
         const sub = node.pubsub.subscribe(topic, { signal: ac.signal })
         void (async () => {
-          for await (const d of sub) send({ id, event: 'message', data: toDelivery(topic, d, Date.now()) })
+          for await (const d of sub) {
+            // A client that stops reading loses messages (counted in `dropped` of the end event),
+            // it does not grow this process's memory.
+            if (socket.writableLength > MAX_CONTROL_BACKLOG_BYTES) dropped++
+            else send({ id, event: 'message', data: toDelivery(topic, d, Date.now()) })
+          }
           subs.delete(id)
-          send({ id, event: 'end' })
+          send({ id, event: 'end', data: { dropped: dropped + sub.dropped } })
         })()
         return { subscribed: topic }
       }

@@ -116,7 +116,7 @@ export class GossipNode extends TypedEventEmitter<GossipNodeEvents> {
     const common = { clock: this.#clock, logger: this.#log, metrics: this.#metrics }
     this.transport =
       init.transport ??
-      new Libp2pTransport({ identity }, { listen: listenAddrs(init.bind), relayServer: roles.includes('relay'), ...init.transportInit })
+      new Libp2pTransport({ identity }, { listen: listenAddrs(init.bind), relayServer: roles.includes('relay'), logger: this.#log, metrics: this.#metrics, ...init.transportInit })
     if (this.transport.peerId !== identity.peerId) throw new Error('the transport identity must be the node identity')
     const verifier = createVerifier()
     const seed = init.seed
