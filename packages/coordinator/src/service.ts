@@ -61,6 +61,11 @@ export interface CoordinatorServiceInit {
   advertCacheCapacity?: number
   /** FIND_COORDINATOR settings. */
   find?: Partial<FindConfig>
+  /**
+   * We listen through a relay (`/p2p-circuit`): after reaching a contact, wait (at most 3 s) for the
+   * relay reservation, so the JOIN already carries the circuit address others must dial.
+   */
+  awaitRelayReservation?: boolean
   /** Time allowed to reach one contact while bootstrapping, ms (default 4 s per address). */
   dialTimeoutMs?: number
   /** How often the peer cache is written, ms (default 30 s). */
@@ -273,6 +278,7 @@ export class CoordinatorService extends TypedEventEmitter<CoordinatorServiceEven
         const peer = await this.#c.transport.dial(addr, c.peer === undefined ? { signal: s } : { signal: s, expectedPeer: c.peer })
         // Joined = a first neighbour is up (the contact's NEIGHBOR answer to our JOIN), so what the
         // caller publishes next has somewhere to go.
+        if (this.#init.awaitRelayReservation === true) await this.#relayReservation(AbortSignal.any([s, AbortSignal.timeout(3_000)]))
         const up = this.#firstNeighbour(s)
         await this.#c.membership.join([addr], { signal: s })
         await up
@@ -289,6 +295,26 @@ export class CoordinatorService extends TypedEventEmitter<CoordinatorServiceEven
       this.peerCache.recordFailure(c.peer)
     }
     return reasons.join(', ') || 'no address'
+  }
+
+  /** Resolves once we listen on a relay circuit, or when `signal` aborts (then without one). */
+  #relayReservation(signal: AbortSignal): Promise<void> {
+    const t = this.#c.transport
+    const has = (addrs: string[]): boolean => addrs.some((a) => a.includes('/p2p-circuit'))
+    if (has(t.listenAddrs())) return Promise.resolve()
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        off()
+        signal.removeEventListener('abort', done)
+        if (!has(t.listenAddrs())) this.#log.warn('no relay reservation yet; joining with the addresses we have')
+        resolve()
+      }
+      const off = t.on('addresses', ({ addrs }) => {
+        if (has(addrs)) done()
+      })
+      if (signal.aborted) done()
+      else signal.addEventListener('abort', done, { once: true })
+    })
   }
 
   /** Resolves when the active view is not empty; rejects when `signal` aborts first. */

@@ -27,6 +27,9 @@ export interface DefaultMembershipInit {
   seed?: number
 }
 
+/** Time allowed for one dial to one address of a peer. */
+const DIAL_TIMEOUT_MS = 5_000
+
 export class DefaultMembership extends TypedEventEmitter<MembershipEvents> implements Membership {
   readonly #transport: Transport
   readonly #clock: Clock
@@ -134,7 +137,9 @@ export class DefaultMembership extends TypedEventEmitter<MembershipEvents> imple
         case 'send': {
           // Introductions carry our own addresses (see the receive path).
           const m = c.msg
-          const msg = m.p === 'hv' && (m.m.type === 'join' || m.m.type === 'neighbor') ? { ...m, m: { ...m.m, addrs: this.#core?.me.addrs ?? [] } } : m
+          // The transport's current addresses: a relay reservation may have added one since start.
+          const own = this.#transport.listenAddrs().slice(0, MEMBERSHIP_LIMITS.addrsPerPeer)
+          const msg = m.p === 'hv' && (m.m.type === 'join' || m.m.type === 'neighbor') ? { ...m, m: { ...m.m, addrs: own } } : m
           void this.#send(c.to, encodeMembershipMessage(msg))
           break
         }
@@ -161,9 +166,19 @@ export class DefaultMembership extends TypedEventEmitter<MembershipEvents> imple
     const t = this.#transport
     try {
       if (!t.peers().includes(to.id)) {
-        const addr = to.addrs[0]
-        if (addr === undefined) throw new Error('no address')
-        await t.dial(addr, { expectedPeer: to.id })
+        // Each known address in turn (direct ones first, relay circuits last, as the peer lists them).
+        if (to.addrs.length === 0) throw new Error('no address')
+        let last: unknown
+        for (const addr of to.addrs) {
+          try {
+            await t.dial(addr, { expectedPeer: to.id, signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+            last = undefined
+            break
+          } catch (e) {
+            last = e
+          }
+        }
+        if (last !== undefined) throw last
       }
       await t.send(to.id, 'membership', bytes)
     } catch (e) {

@@ -19,8 +19,16 @@ import { toPrometheusText } from './prometheus.js'
 export interface GossipNodeInit {
   /** Our ML-DSA identity (from the keystore). It signs messages and adverts and authenticates links. */
   identity: Signer
-  /** Where to listen: `host:port` (QUIC and TCP on that port) or multiaddrs. Default 127.0.0.1, random ports. */
+  /**
+   * Where to listen: `host:port` (QUIC and TCP on that port) or multiaddrs; `'none'` for no direct
+   * listener (outbound only, or reachable only through a relay). Default 127.0.0.1, random ports.
+   */
   bind?: string | string[]
+  /**
+   * Be reachable through a relay: reserve a slot on a connected peer with the `relay` role (a
+   * circuit-relay-v2 server) and announce the circuit address. For nodes others cannot dial directly.
+   */
+  relayClient?: boolean
   /** Coordinators to join through, `host:port` or multiaddrs, tried in order. */
   coordinators?: string[]
   /** Roles we serve (default none). `relay` also turns on the circuit-relay server. */
@@ -116,7 +124,7 @@ export class GossipNode extends TypedEventEmitter<GossipNodeEvents> {
     const common = { clock: this.#clock, logger: this.#log, metrics: this.#metrics }
     this.transport =
       init.transport ??
-      new Libp2pTransport({ identity }, { listen: listenAddrs(init.bind), relayServer: roles.includes('relay'), logger: this.#log, metrics: this.#metrics, ...init.transportInit })
+      new Libp2pTransport({ identity }, { listen: [...listenAddrs(init.bind), ...(init.relayClient === true ? ['/p2p-circuit'] : [])], relayServer: roles.includes('relay'), logger: this.#log, metrics: this.#metrics, ...init.transportInit })
     if (this.transport.peerId !== identity.peerId) throw new Error('the transport identity must be the node identity')
     const verifier = createVerifier()
     const seed = init.seed
@@ -132,6 +140,7 @@ export class GossipNode extends TypedEventEmitter<GossipNodeEvents> {
         ...(init.publishIntervalMs === undefined ? {} : { publishIntervalMs: init.publishIntervalMs }),
         ...(init.peerCachePath === undefined ? {} : { peerCachePath: init.peerCachePath }),
         ...(seed === undefined ? {} : { seed }),
+        ...(init.relayClient === true ? { awaitRelayReservation: true } : {}),
         ...init.coordinator
       }
     )
@@ -286,9 +295,10 @@ export class GossipNode extends TypedEventEmitter<GossipNodeEvents> {
   }
 }
 
-/** `bind` as listen multiaddrs (default: loopback, random ports, QUIC and TCP). */
+/** `bind` as listen multiaddrs (default: loopback, random ports, QUIC and TCP; `'none'`: none). */
 export function listenAddrs(bind: string | string[] | undefined): string[] {
   if (bind === undefined) return [...DEFAULT_LISTEN]
+  if (bind === 'none') return []
   return (Array.isArray(bind) ? bind : [bind]).flatMap(toMultiaddrs)
 }
 

@@ -16,7 +16,8 @@ import type { Channel, DialOptions, SendOptions, Transport, TransportEvents, Tra
 
 /** Settings of a Libp2pTransport: the PQ channel's and the libp2p node's (all optional). */
 export interface Libp2pTransportInit extends PqLinksInit {
-  /** Multiaddrs to listen on (default: 127.0.0.1, QUIC and TCP, random ports). */
+  /** Multiaddrs to listen on (default: 127.0.0.1, QUIC and TCP, random ports). `/p2p-circuit` asks
+   *  for a reservation on any connected relay (the `relay` role) and listens through it. */
   listen?: string[]
   /** Addresses to announce instead of the listen addresses. */
   announce?: string[]
@@ -134,6 +135,7 @@ export class Libp2pTransport extends TypedEventEmitter<TransportEvents> implemen
       )
     }
     this.#offs.push(
+      handle.on('self:addresses', () => this.emit('addresses', { addrs: this.listenAddrs() })),
       handle.on('connection:close', (conn) => {
         const o = this.#outers.get(conn.id)
         if (o === undefined) return

@@ -488,11 +488,12 @@ export class PqLinks {
 
   async disconnect(peer: PeerId): Promise<void> {
     const l = this.#links.get(peer)
-    if (l !== undefined) this.#drop(l, 'disconnected locally')
+    // Resolves once the outer connection is closed, so a dial right after never reuses it.
+    if (l !== undefined) await this.#drop(l, 'disconnected locally')
   }
 
-  #drop(link: Link, reason: string, closeConn = true, announce = true): void {
-    if (link.closed) return
+  #drop(link: Link, reason: string, closeConn = true, announce = true): Promise<void> {
+    if (link.closed) return Promise.resolve()
     link.closed = true
     this.#bySession.delete(link.sessionKey)
     this.#retired.add(link.sessionKey)
@@ -502,7 +503,7 @@ export class PqLinks {
     if (this.#links.get(link.peer) === link) this.#links.delete(link.peer)
     // Another live link may share this outer connection (libp2p reuses connections): keep it then.
     const shared = [...this.#bySession.values()].some((l) => l.conn.id === link.conn.id)
-    if (closeConn && !shared) void link.conn.close().catch(() => undefined)
+    const closing = closeConn && !shared ? link.conn.close().catch(() => undefined) : Promise.resolve()
     this.#log.debug({ peer: link.peer, reason }, 'link down')
     // Only when the peer has no live link left (a duplicate may have taken over meanwhile).
     const live = this.#links.get(link.peer)
@@ -511,6 +512,7 @@ export class PqLinks {
       if (this.#outPending.has(tid) && !this.#stopped) this.#heldDown.set(tid, { peer: link.peer, reason })
       else this.#c.events.emit('peer:disconnect', { peer: link.peer, reason })
     }
+    return closing
   }
 
   /** Accepts links again after `stop()`. */

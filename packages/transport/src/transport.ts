@@ -56,6 +56,8 @@ export interface TransportEvents {
   'peer:disconnect': PeerDisconnectEvent
   message: MessageEvent
   'peer:misbehaved': MisbehaviourEvent
+  /** Our own listen addresses changed (e.g. a relay reservation added a circuit address). */
+  addresses: { addrs: string[] }
 }
 
 /** Options of `dial`. */

@@ -88,11 +88,12 @@ export function networkCommand(io: CliIo, globals: () => GlobalOptions): Command
     .description('run a node in the foreground (Ctrl-C to leave); other commands reach it through its control socket')
     .requiredOption('-i, --identity <alias>', 'identity to run as (see identity create)')
     .option('-c, --coordinator <addr>', 'coordinator HOST:PORT or multiaddr to join through (repeatable; default: the peer cache)', collect)
-    .option('-b, --bind <addr>', 'address to listen on, HOST:PORT (QUIC and TCP)', '127.0.0.1:0')
+    .option('-b, --bind <addr>', 'address to listen on, HOST:PORT (QUIC and TCP), or "none" (no direct listener)', '127.0.0.1:0')
+    .option('--relay', 'be reachable through a relay: reserve a slot on a relay-role coordinator and announce the circuit address')
     .option('--roles <list>', `roles to serve, comma-separated (${ROLES.join(', ')})`, parseRoles)
     .option('--passphrase-file <path>', 'passphrase of an encrypted identity (or set SAORSA_GOSSIP_PASSPHRASE)')
     .option('--json', 'print events as JSON lines')
-    .action(async (o: { identity: string; coordinator?: string[]; bind: string; roles?: Role[]; passphraseFile?: string; json?: boolean }) => {
+    .action(async (o: { identity: string; coordinator?: string[]; bind: string; relay?: boolean; roles?: Role[]; passphraseFile?: string; json?: boolean }) => {
       const ctx = ctxOf()
       const sock = controlSocketPath(ctx.home, o.identity)
       if (await isLive(sock)) throw new CliError(`a node is already running as ${o.identity} (control socket ${sock})`)
@@ -105,6 +106,7 @@ export function networkCommand(io: CliIo, globals: () => GlobalOptions): Command
           bind: o.bind,
           coordinators: o.coordinator ?? [],
           roles: o.roles ?? [],
+          relayClient: o.relay === true,
           peerCachePath: join(ctx.home, 'peers', `${o.identity}.json`),
           logger: asLogger(ctx.rootLog)
         })
