@@ -202,6 +202,8 @@ describe('a network of separate processes', () => {
       console.info(`figures: delivery latency ${(d.receivedAtMs as number) - (d.timestampMs as number)} ms`)
       expect((d.receivedAtMs as number) - (d.timestampMs as number)).toBeLessThan(2_000)
     }
+    const flaps = nodes.flatMap((n) => n.proc.lines.filter((l) => ['member:suspect', 'peer:down'].includes(String(json(l)?.event))))
+    console.info(`figures: ${flaps.length} suspicions or neighbour losses among live peers so far`, flaps)
     for (const s of subs) s.child.kill('SIGINT')
     expect(await Promise.all(subs.map((s) => s.exited))).toEqual([0, 0])
   }, 120_000)
