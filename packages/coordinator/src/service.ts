@@ -280,6 +280,7 @@ export class CoordinatorService extends TypedEventEmitter<CoordinatorServiceEven
         // caller publishes next has somewhere to go.
         if (this.#init.awaitRelayReservation === true) await this.#relayReservation(AbortSignal.any([s, AbortSignal.timeout(3_000)]))
         const up = this.#firstNeighbour(s)
+        up.catch(() => undefined) // awaited below; never an unhandled rejection if join throws first
         await this.#c.membership.join([addr], { signal: s })
         await up
         this.adverts.recordDial(peer, true)
