@@ -11,7 +11,7 @@ import { Command, InvalidArgumentError } from 'commander'
 import { createContext, readPassphrase } from '../context.js'
 import type { CliContext, CliIo, GlobalOptions } from '../context.js'
 import { CliError } from '../errors.js'
-import { connectToNode, controlSocketPath } from './running.js'
+import { controlSocketPath, requestNode } from './running.js'
 
 export function parseRoles(v: string): Role[] {
   const roles = v.split(',').map((s) => s.trim()).filter((s) => s !== '')
@@ -154,14 +154,9 @@ export function networkCommand(io: CliIo, globals: () => GlobalOptions): Command
     .option('--json', 'print JSON')
     .action(async (o: { identity?: string; json?: boolean }) => {
       const ctx = ctxOf()
-      const { client, alias } = await connectToNode(ctx.home, o.identity)
-      try {
-        const s = await client.request<NodeStatus>('status')
-        if (o.json === true) ctx.out(JSON.stringify({ alias, ...s }))
-        else printStatus(ctx, alias, s)
-      } finally {
-        client.close()
-      }
+      const { result: s, alias } = await requestNode<NodeStatus>(ctx.home, o.identity, 'status')
+      if (o.json === true) ctx.out(JSON.stringify({ alias, ...s }))
+      else printStatus(ctx, alias, s)
     })
 
   cmd
@@ -172,14 +167,9 @@ export function networkCommand(io: CliIo, globals: () => GlobalOptions): Command
     .option('--json', 'print JSON')
     .action(async (o: { identity?: string; all?: boolean; json?: boolean }) => {
       const ctx = ctxOf()
-      const { client } = await connectToNode(ctx.home, o.identity)
-      try {
-        const peers = await client.request<PeerStatus[]>('peers')
-        if (o.json === true) ctx.out(JSON.stringify(peers.filter((p) => o.all === true || isLiveNeighbour(p))))
-        else printPeers(ctx, peers, o.all === true)
-      } finally {
-        client.close()
-      }
+      const { result: peers } = await requestNode<PeerStatus[]>(ctx.home, o.identity, 'peers')
+      if (o.json === true) ctx.out(JSON.stringify(peers.filter((p) => o.all === true || isLiveNeighbour(p))))
+      else printPeers(ctx, peers, o.all === true)
     })
   return cmd
 }

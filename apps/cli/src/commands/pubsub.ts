@@ -5,7 +5,7 @@ import { createContext } from '../context.js'
 import type { CliIo, GlobalOptions } from '../context.js'
 import { CliError } from '../errors.js'
 import { untilSignal } from './network.js'
-import { connectToNode } from './running.js'
+import { connectToNode, requestNode } from './running.js'
 
 export function pubsubCommand(io: CliIo, globals: () => GlobalOptions): Command {
   const cmd = new Command('pubsub').description('publish and subscribe to topics through the running node')
@@ -49,14 +49,9 @@ export function pubsubCommand(io: CliIo, globals: () => GlobalOptions): Command 
     .option('--json', 'print JSON')
     .action(async (o: { topic: string; message: string; identity?: string; json?: boolean }) => {
       const ctx = ctxOf()
-      const { client } = await connectToNode(ctx.home, o.identity)
-      try {
-        const r = await client.request<{ id: string; topic: string; bytes: number }>('publish', { topic: o.topic, message: o.message })
-        if (o.json === true) ctx.out(JSON.stringify(r))
-        else ctx.out(`✓ Published ${r.bytes} bytes on ${r.topic} (message id ${r.id})`)
-      } finally {
-        client.close()
-      }
+      const { result: r } = await requestNode<{ id: string; topic: string; bytes: number }>(ctx.home, o.identity, 'publish', { topic: o.topic, message: o.message })
+      if (o.json === true) ctx.out(JSON.stringify(r))
+      else ctx.out(`✓ Published ${r.bytes} bytes on ${r.topic} (message id ${r.id})`)
     })
 
   cmd
@@ -66,15 +61,10 @@ export function pubsubCommand(io: CliIo, globals: () => GlobalOptions): Command 
     .option('--json', 'print JSON')
     .action(async (o: { identity?: string; json?: boolean }) => {
       const ctx = ctxOf()
-      const { client } = await connectToNode(ctx.home, o.identity)
-      try {
-        const topics = await client.request<string[]>('topics')
-        if (o.json === true) ctx.out(JSON.stringify(topics))
-        else if (topics.length === 0) ctx.out('No subscriptions')
-        else for (const t of topics) ctx.out(t)
-      } finally {
-        client.close()
-      }
+      const { result: topics } = await requestNode<string[]>(ctx.home, o.identity, 'topics')
+      if (o.json === true) ctx.out(JSON.stringify(topics))
+      else if (topics.length === 0) ctx.out('No subscriptions')
+      else for (const t of topics) ctx.out(t)
     })
   return cmd
 }

@@ -44,3 +44,13 @@ export async function connectToNode(home: string, alias: string | undefined): Pr
     throw new CliError(`no node is running as ${target} (no control socket at ${path}); ${HINT}`)
   }
 }
+
+/** One request to the node running as `alias` (or the only one); the connection is closed after. */
+export async function requestNode<T>(home: string, alias: string | undefined, method: string, params: Record<string, unknown> = {}): Promise<{ result: T; alias: string }> {
+  const { client, alias: target } = await connectToNode(home, alias)
+  try {
+    return { result: await client.request<T>(method, params), alias: target }
+  } finally {
+    client.close()
+  }
+}
