@@ -1,6 +1,8 @@
-// File-system side of the keystore: atomic never-overwrite creation, bounded reads, directory fsync.
+// File-system side of the keystore: atomic never-overwrite creation, bounded reads that refuse files
+// others can read, directory fsync, and removal of temp files a crashed writer left behind.
 // Node only: node:fs and friends are reached through process.getBuiltinModule (Node >= 22.3) when a
 // keystore is created, never by a static import, so the package stays importable in browsers.
+import type * as NodeFsSync from 'node:fs'
 import type * as NodeFs from 'node:fs/promises'
 import type * as NodeOs from 'node:os'
 import type * as NodePath from 'node:path'
@@ -9,6 +11,7 @@ import { AbortError, KeystoreError } from '@saorsa-gossip/types'
 /** The Node built-ins the keystore uses. */
 export interface NodeModules {
   fs: typeof NodeFs
+  fsSync: typeof NodeFsSync
   path: typeof NodePath
   os: typeof NodeOs
 }
@@ -17,7 +20,7 @@ export interface NodeModules {
 export function loadNode(): NodeModules {
   const get = typeof process !== 'undefined' ? process.getBuiltinModule : undefined
   if (typeof get !== 'function') throw new KeystoreError('the file keystore needs Node.js (node:fs)', 'ERR_KEYSTORE_IO')
-  return { fs: get('node:fs/promises'), path: get('node:path'), os: get('node:os') }
+  return { fs: get('node:fs/promises'), fsSync: get('node:fs'), path: get('node:path'), os: get('node:os') }
 }
 
 /** The `code` of a Node system error (ENOENT, EEXIST, ...). */
@@ -35,7 +38,27 @@ export function ioError(message: string, path: string, cause: unknown): Keystore
   return new KeystoreError(message + detail, 'ERR_KEYSTORE_IO', path, { cause })
 }
 
-/** Reads a regular file of at most `max` bytes; `notFound()` is thrown for ENOENT. */
+/** Octal text of a file mode's permission bits (`0644`). */
+const octal = (mode: number): string => `0${(mode & 0o777).toString(8).padStart(3, '0')}`
+
+/**
+ * ERR_KEYSTORE_IO when `mode` lets group or others in (any of 0o077): an identity file holds a secret
+ * seed (or its passphrase-protected form) and must be private to its owner. Not checked on Windows,
+ * whose permissions are ACLs.
+ */
+export function checkPrivate(path: string, mode: number): void {
+  if (process.platform === 'win32' || (mode & 0o077) === 0) return
+  throw new KeystoreError(
+    `${path}: permissions ${octal(mode)} are too open (group or others can access the secret key); refusing to use it. Fix: chmod 600 ${path}`,
+    'ERR_KEYSTORE_IO',
+    path
+  )
+}
+
+/**
+ * Reads a regular file of at most `max` bytes that only its owner can access (see checkPrivate);
+ * `notFound()` is thrown for ENOENT.
+ */
 export async function readLimited(node: NodeModules, path: string, max: number, notFound: () => KeystoreError): Promise<Uint8Array> {
   let fh: NodeFs.FileHandle
   try {
@@ -47,6 +70,7 @@ export async function readLimited(node: NodeModules, path: string, max: number, 
   try {
     const st = await fh.stat()
     if (!st.isFile()) throw new KeystoreError(`${path}: not a regular file`, 'ERR_KEYSTORE_FOREIGN', path)
+    checkPrivate(path, st.mode)
     const tooBig = (): KeystoreError =>
       new KeystoreError(`${path}: corrupt identity file: more than ${max} bytes`, 'ERR_KEYSTORE_CORRUPT', path)
     if (st.size > max) throw tooBig()
@@ -73,6 +97,90 @@ async function writeNew(fs: typeof NodeFs, path: string, bytes: Uint8Array): Pro
   }
 }
 
+/**
+ * Temp files of this process that hold key material and are not yet removed. Should the process exit
+ * in between (process.exit() on a signal, an uncaught error), an 'exit' handler removes them; after
+ * a SIGKILL the next keystore use does (sweepStaleTemps).
+ */
+const inFlight = new Set<string>()
+let exitHookInstalled = false
+
+function removeInFlightSync(fsSync: typeof NodeFsSync): void {
+  for (const t of inFlight) {
+    try {
+      fsSync.unlinkSync(t)
+    } catch {
+      // already gone
+    }
+  }
+  inFlight.clear()
+}
+
+function trackTemp(node: NodeModules, tmp: string): void {
+  inFlight.add(tmp)
+  if (!exitHookInstalled && typeof process.once === 'function') {
+    exitHookInstalled = true
+    process.once('exit', () => removeInFlightSync(node.fsSync))
+  }
+}
+
+/**
+ * Name of a temp file for `alias` in the keystore directory: `.<alias>.<pid>.<12 hex>.tmp`. The pid
+ * lets a later sweep tell a crashed writer's file from one being written now. Never a valid alias
+ * file name (it does not end in `.json`).
+ */
+export function tempName(alias: string, randomHex: string): string {
+  return `.${alias}.${process.pid}.${randomHex}.tmp`
+}
+
+/** Temp file names of ours: with the writer's pid, or without (written before pids were added). */
+const TEMP_PATTERN = /^\.[A-Za-z0-9][A-Za-z0-9._-]{0,63}?\.(?:(\d{1,10})\.)?[0-9a-f]{12}\.tmp$/
+/** A temp file older than this is left over whoever wrote it (a write takes milliseconds). */
+export const STALE_TEMP_MS = 10_000
+
+/** Whether process `pid` exists (EPERM: it exists but is another user's). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return errno(e) === 'EPERM'
+  }
+}
+
+/**
+ * Removes the temp files a crashed writer left in `dir`: names of TEMP_PATTERN whose writer pid is
+ * dead, or older than STALE_TEMP_MS. Returns the names removed. A missing `dir` is nothing to do.
+ */
+export async function sweepStaleTemps(node: NodeModules, dir: string, now = Date.now()): Promise<string[]> {
+  let names: string[]
+  try {
+    names = await node.fs.readdir(dir)
+  } catch {
+    return []
+  }
+  const removed: string[] = []
+  for (const name of names) {
+    const m = TEMP_PATTERN.exec(name)
+    if (m === null) continue
+    const p = node.path.join(dir, name)
+    if (inFlight.has(p)) continue
+    try {
+      const st = await node.fs.lstat(p)
+      if (!st.isFile()) continue
+      const pid = m[1] === undefined ? undefined : Number(m[1])
+      const deadWriter = pid !== undefined && pid !== process.pid && !alive(pid)
+      if (!deadWriter && now - st.mtimeMs < STALE_TEMP_MS) continue
+      await node.fs.unlink(p)
+      removed.push(name)
+    } catch {
+      // removed meanwhile, or not ours to remove: leave it
+    }
+  }
+  if (removed.length > 0) await syncDir(node, dir)
+  return removed
+}
+
 /** What writeExclusive writes where. */
 export interface ExclusiveWrite {
   dir: string
@@ -95,6 +203,7 @@ export interface ExclusiveWrite {
 export async function writeExclusive(node: NodeModules, w: ExclusiveWrite): Promise<void> {
   const { fs, path: p } = node
   const tmp = p.join(w.dir, w.tmpName)
+  trackTemp(node, tmp)
   try {
     await writeNew(fs, tmp, w.bytes)
     checkAbort(w.signal)
@@ -118,6 +227,7 @@ export async function writeExclusive(node: NodeModules, w: ExclusiveWrite): Prom
     throw ioError(`cannot write ${tmp}`, tmp, e)
   } finally {
     await fs.unlink(tmp).catch(() => undefined)
+    inFlight.delete(tmp)
   }
   await syncDir(node, w.dir)
 }

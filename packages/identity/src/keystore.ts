@@ -1,6 +1,8 @@
 // The file keystore: one JSON file per alias under <home>/identities/, mode 0600, created atomically and
 // never overwritten (see keystore-fs.ts). A file that is not a valid v1 identity is an error naming it,
-// and is never modified. Passphrase protection: scrypt (RFC 7914) + ChaCha20-Poly1305 (RFC 8439).
+// and is never modified; so is a file group or others can access (fix: chmod 600), and a plain file
+// whose seed does not produce its public key (checked by show, list and load alike). Passphrase
+// protection: scrypt (RFC 7914) + ChaCha20-Poly1305 (RFC 8439).
 import { bytesEqual, KeystoreError, toHex, utf8, wipe } from '@saorsa-gossip/types'
 import type { KeystoreErrorCode, PeerId, SignatureAlgorithm } from '@saorsa-gossip/types'
 import { resolveBackend } from './backend.js'
@@ -8,7 +10,7 @@ import type { BackendName, CryptoBackend, ScryptParams } from './backend.js'
 import { Identity, seedLengthOf } from './identity.js'
 import { associatedData, ENCRYPTED_TYPE, encodeFile, kdfProblem, MAX_FILE_BYTES, parseFile } from './keystore-format.js'
 import type { ParsedFile } from './keystore-format.js'
-import { checkAbort, ensureDir, errno, ioError, loadNode, readLimited, syncDir, writeExclusive } from './keystore-fs.js'
+import { checkAbort, ensureDir, errno, ioError, loadNode, readLimited, sweepStaleTemps, syncDir, tempName, writeExclusive } from './keystore-fs.js'
 import type { NodeModules } from './keystore-fs.js'
 
 /** Default KDF: scrypt N = 2^17, r = 8, p = 1 (128 MiB of memory, about 0.3-0.5 s per derivation). */
@@ -113,6 +115,8 @@ export class FileKeystore implements Keystore {
   readonly #node: NodeModules
   readonly #backend: CryptoBackend
   readonly #kdf: ScryptParams
+  /** Directories already swept of stale temp files by this instance. */
+  readonly #swept = new Set<string>()
 
   constructor(init: KeystoreInit = {}) {
     this.#node = loadNode()
@@ -125,6 +129,13 @@ export class FileKeystore implements Keystore {
     const problem = kdfProblem(kdf)
     if (problem !== undefined) throw new RangeError(`invalid kdf parameters: ${problem}`)
     this.#kdf = { N: kdf.N, r: kdf.r, p: kdf.p }
+  }
+
+  /** Once per directory and instance: removes temp files a crashed writer left there (keystore-fs.ts). */
+  async #sweep(dir: string): Promise<void> {
+    if (this.#swept.has(dir)) return
+    this.#swept.add(dir)
+    await sweepStaleTemps(this.#node, dir)
   }
 
   pathOf(alias: string): string {
@@ -178,6 +189,7 @@ export class FileKeystore implements Keystore {
     }
     checkAbort(signal)
     await ensureDir(this.#node, dir)
+    await this.#sweep(dir)
     if (await this.#present(path)) throw this.#exists(alias, path)
     const b = this.#backend
     const seed = options.seed !== undefined ? Uint8Array.from(options.seed) : b.randomBytes(seedLen)
@@ -204,7 +216,7 @@ export class FileKeystore implements Keystore {
       bytes = encodeFile(file)
       await writeExclusive(this.#node, {
         dir,
-        tmpName: `.${alias}.${toHex(b.randomBytes(6))}.tmp`,
+        tmpName: tempName(alias, toHex(b.randomBytes(6))),
         path,
         bytes,
         signal,
@@ -227,6 +239,7 @@ export class FileKeystore implements Keystore {
       if (errno(e) === 'ENOENT') return []
       throw ioError(`cannot read keystore directory ${this.dir}`, this.dir, e)
     }
+    await this.#sweep(this.dir)
     const aliases = names
       .filter((n) => n.endsWith('.json'))
       .map((n) => n.slice(0, -5))
@@ -246,10 +259,39 @@ export class FileKeystore implements Keystore {
     return out
   }
 
+  /**
+   * Public information about `alias`. The file must be private (mode 0600 or stricter) and, when its
+   * seed is stored plain, the seed must produce the stored public key (key generation from the seed,
+   * FIPS 204 ML-DSA.KeyGen_internal / FIPS 205 slh_keygen_internal); an encrypted seed is checked when
+   * it is unlocked (load), where the AEAD also authenticates it.
+   */
   async show(alias: string, options: AbortOptions = {}): Promise<KeystoreEntry> {
     const path = this.pathOf(alias)
     checkAbort(options.signal)
-    return entryOf(parseFile(await readLimited(this.#node, path, MAX_FILE_BYTES, () => this.#notFound(alias)), path, alias), path)
+    await this.#sweep(this.dir)
+    const f = parseFile(await readLimited(this.#node, path, MAX_FILE_BYTES, () => this.#notFound(alias)), path, alias)
+    if (f.secret.type === 'plain') {
+      try {
+        this.#identityOf(f, f.secret.seed, path).destroy()
+      } finally {
+        wipe(f.secret.seed)
+      }
+    }
+    return entryOf(f, path)
+  }
+
+  /** The identity of `seed`, checked against the file's public key (ERR_KEYSTORE_CORRUPT if not). */
+  #identityOf(f: ParsedFile, seed: Uint8Array, path: string): Identity {
+    const identity = Identity.fromSeed(seed, { algorithm: f.algorithm, backend: this.#backend })
+    if (!bytesEqual(identity.publicKey, f.publicKey)) {
+      identity.destroy()
+      throw new KeystoreError(
+        `${path}: corrupt identity file: the secret seed does not produce "publicKey" (the seed or the public key was altered)`,
+        'ERR_KEYSTORE_CORRUPT',
+        path
+      )
+    }
+    return identity
   }
 
   async load(alias: string, options: LoadIdentityOptions = {}): Promise<Identity> {
@@ -259,6 +301,7 @@ export class FileKeystore implements Keystore {
   async #loadAt(path: string, alias: string, notFound: () => KeystoreError, options: LoadIdentityOptions): Promise<Identity> {
     const { signal, passphrase } = options
     checkAbort(signal)
+    await this.#sweep(this.#node.path.dirname(path))
     const f = parseFile(await readLimited(this.#node, path, MAX_FILE_BYTES, notFound), path, alias)
     const b = this.#backend
     let seed: Uint8Array
@@ -290,12 +333,7 @@ export class FileKeystore implements Keystore {
       }
     }
     try {
-      const identity = Identity.fromSeed(seed, { algorithm: f.algorithm, backend: b })
-      if (!bytesEqual(identity.publicKey, f.publicKey)) {
-        identity.destroy()
-        throw new KeystoreError(`${path}: corrupt identity file: the seed does not produce "publicKey"`, 'ERR_KEYSTORE_CORRUPT', path)
-      }
-      return identity
+      return this.#identityOf(f, seed, path)
     } finally {
       wipe(seed)
     }

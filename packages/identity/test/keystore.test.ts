@@ -1,6 +1,7 @@
 // The file keystore: round trip, permissions, atomic never-overwrite creation, corrupt and foreign files,
-// encryption at rest.
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+// encryption at rest, files others can read, altered seeds, temp files left by a crashed writer.
+import { spawnSync } from 'node:child_process'
+import { chmod, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { KeystoreError } from '@saorsa-gossip/types'
@@ -315,6 +316,122 @@ describe('encryption at rest', () => {
   it('refuses out-of-bounds KDF settings and empty passphrases at creation', async () => {
     expect(() => createKeystore({ home, kdf: { N: 2 ** 23, r: 8, p: 1 } })).toThrow(RangeError)
     await expect(ks.create('empty', { passphrase: '' })).rejects.toThrow(RangeError)
+  })
+})
+
+describe('altered seeds and loose permissions', () => {
+  /** The file with one bit of its plain seed flipped (still valid base64 of 32 bytes). */
+  async function alterSeed(path: string): Promise<void> {
+    const doc = JSON.parse(await readFile(path, 'utf8')) as { secret: { seed: string } }
+    const seed = Buffer.from(doc.secret.seed, 'base64')
+    seed[5] = (seed[5] as number) ^ 1
+    doc.secret.seed = seed.toString('base64')
+    await writeFile(path, JSON.stringify(doc))
+  }
+
+  it('an altered seed is an error for show, list and load alike (the public key is derived again and compared)', async () => {
+    await ks.create('fine')
+    const { path } = await ks.create('altered')
+    await alterSeed(path)
+    for (const call of [() => ks.show('altered'), () => ks.load('altered')]) {
+      const err = await expectUntouched('altered', call, 'ERR_KEYSTORE_CORRUPT')
+      expect(err.message).toBe(`${path}: corrupt identity file: the secret seed does not produce "publicKey" (the seed or the public key was altered)`)
+    }
+    const list = await ks.list()
+    expect(list.map((e) => [e.alias, e.error?.code])).toEqual([
+      ['altered', 'ERR_KEYSTORE_CORRUPT'],
+      ['fine', undefined]
+    ])
+    const fks = new FileKeystore({ home, kdf: FAST_KDF })
+    await expect(fks.loadFile(path)).rejects.toMatchObject({ code: 'ERR_KEYSTORE_CORRUPT' })
+  })
+
+  it.skipIf(!posix)('refuses a file group or others can access, naming the file and the fix', async () => {
+    const { path, peerId } = await ks.create('loose')
+    for (const mode of [0o644, 0o640, 0o604, 0o660, 0o666]) {
+      await chmod(path, mode)
+      for (const call of [() => ks.show('loose'), () => ks.load('loose')]) {
+        const err = await expectUntouched('loose', call, 'ERR_KEYSTORE_IO')
+        expect(err.message).toBe(
+          `${path}: permissions 0${mode.toString(8)} are too open (group or others can access the secret key); refusing to use it. Fix: chmod 600 ${path}`
+        )
+      }
+      expect((await ks.list())[0]?.error?.message).toContain(`chmod 600 ${path}`)
+      expect((await stat(path)).mode & 0o777).toBe(mode) // never changed behind the user's back
+    }
+    await chmod(path, 0o400) // stricter than 0600 is fine
+    expect((await ks.load('loose')).peerId).toBe(peerId)
+    await chmod(path, 0o600)
+    expect((await ks.show('loose')).peerId).toBe(peerId)
+  })
+
+  it('checks an encrypted file\'s seed when it is unlocked', async () => {
+    const { path } = await ks.create('sealed', { passphrase: 'pw' })
+    expect((await ks.show('sealed')).encrypted).toBe(true)
+    const doc = JSON.parse(await readFile(path, 'utf8')) as { secret: { ciphertext: string } }
+    const ct = Buffer.from(doc.secret.ciphertext, 'base64')
+    ct[0] = (ct[0] as number) ^ 1
+    doc.secret.ciphertext = ct.toString('base64')
+    await writeFile(path, JSON.stringify(doc))
+    await expectUntouched('sealed', () => ks.load('sealed', { passphrase: 'pw' }), 'ERR_KEYSTORE_CORRUPT')
+  })
+})
+
+describe('temp files', () => {
+  /** A pid no process has: one that just exited. */
+  const deadPid = (): number => spawnSync(process.execPath, ['-e', '']).pid as number
+
+  it('removes on the next use the temp files of dead writers and old ones, and leaves the rest', async () => {
+    await ks.create('someone') // makes the directory
+    const dir = join(home, 'identities')
+    const old = new Date(Date.now() - 60_000)
+    const files: Record<string, { old?: boolean; kept: boolean }> = {
+      [`.alice.${deadPid()}.0123456789ab.tmp`]: { kept: false }, // writer gone
+      [`.bob.${process.ppid}.0123456789ab.tmp`]: { kept: true }, // live writer, fresh: being written
+      [`.carol.${process.ppid}.0123456789ab.tmp`]: { old: true, kept: false }, // live pid, but a minute old
+      ['.dave.0123456789ab.tmp']: { old: true, kept: false }, // older name form without pid
+      ['.erin.0123456789ab.tmp']: { kept: true }, // older name form, fresh
+      ['.notes.tmp']: { old: true, kept: true }, // not a keystore temp name
+      ['frank.json.tmp']: { old: true, kept: true }
+    }
+    for (const [name, f] of Object.entries(files)) {
+      await writeFile(join(dir, name), 'seed material', { mode: 0o600 })
+      if (f.old === true) await utimes(join(dir, name), old, old)
+    }
+    const fresh = createKeystore({ home, kdf: FAST_KDF })
+    expect((await fresh.list()).map((e) => e.alias)).toEqual(['someone'])
+    const left = await readdir(dir)
+    for (const [name, f] of Object.entries(files)) expect(left.includes(name), name).toBe(f.kept)
+  })
+
+  it('sweeps the directory of an explicit identity path too', async () => {
+    const fks = new FileKeystore({ home, kdf: FAST_KDF })
+    const name = `.coordinator.${deadPid()}.00112233aabb.tmp`
+    await writeFile(join(home, name), 'x', { mode: 0o600 })
+    await fks.createFile(join(home, 'coordinator.identity'))
+    expect((await readdir(home)).sort()).toEqual(['coordinator.identity'])
+  })
+
+  it('writes key material to a temp file named with the writer pid, mode 0600 from its creation, and removes it', async () => {
+    // Watch the temp file at the moment it is linked to its final name (the keystore reaches node:fs
+    // through process.getBuiltinModule, the same module object as here).
+    const fsp = process.getBuiltinModule('node:fs/promises') as { link: (a: string, b: string) => Promise<void> }
+    const realLink = fsp.link
+    const seen: Array<{ name: string; mode: number }> = []
+    fsp.link = async (a, b) => {
+      seen.push({ name: a.slice(a.lastIndexOf('/') + 1), mode: (await stat(a)).mode & 0o777 })
+      return realLink(a, b)
+    }
+    try {
+      await ks.create('watched')
+      await expect(ks.create('watched')).rejects.toMatchObject({ code: 'ERR_IDENTITY_EXISTS' })
+    } finally {
+      fsp.link = realLink
+    }
+    expect(seen).toHaveLength(1) // the second create stops at the existing name, before any temp file
+    expect(seen[0]?.name).toMatch(new RegExp(`^\\.watched\\.${process.pid}\\.[0-9a-f]{12}\\.tmp$`))
+    if (posix) expect(seen[0]?.mode).toBe(0o600)
+    expect(await readdir(join(home, 'identities'))).toEqual(['watched.json'])
   })
 })
 
