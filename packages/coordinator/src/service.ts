@@ -3,8 +3,11 @@
 // - All nodes: verify adverts received on the coordinator topic or in FIND_COORDINATOR replies and
 //   cache them; keep the peer cache (on disk) of peers they were connected to; bootstrap through
 //   given coordinator addresses, then cached coordinators, then cached peers; ask friends of friends
-//   (FIND_COORDINATOR) when they know no coordinator; answer and relay such queries; rejoin when the
-//   active view has stayed empty.
+//   (FIND_COORDINATOR) when they know no coordinator; answer and relay such queries. When no contact
+//   answers (a network that is all down, a peer cache of departed nodes) start alone and keep
+//   retrying in the background with exponential backoff (1 s doubling to 60 s, ±20 % jitter) until a
+//   contact answers or someone joins us; the same retry loop runs when the active view has stayed
+//   empty (SPEC.md §8.2).
 // - Role holders (coordinator, reflector, relay, rendezvous): publish a signed advert at start and
 //   every `publishIntervalMs`. Reflectors answer OBSERVE with the address they see the asker at.
 import {
@@ -18,7 +21,7 @@ import {
   topicIdFromName,
   TypedEventEmitter
 } from '@saorsa-gossip/types'
-import type { Clock, Logger, Metrics, PeerId, Signer, Verifier } from '@saorsa-gossip/types'
+import type { Clock, Logger, Metrics, PeerId, Rng, Signer, Verifier } from '@saorsa-gossip/types'
 import type { Transport } from '@saorsa-gossip/transport'
 import type { Membership } from '@saorsa-gossip/membership'
 import type { PubSub, PubSubDelivery } from '@saorsa-gossip/pubsub'
@@ -72,8 +75,22 @@ export interface CoordinatorServiceInit {
   saveIntervalMs?: number
   /** How long the active view may stay empty before we rejoin, ms (default 10 s). */
   rejoinAfterMs?: number
+  /**
+   * When contacts were given explicitly (`bootstrap(given)`) and none of them, nor any cached
+   * contact, answers: `'fail'` rejects with BootstrapError (the caller asked for those contacts);
+   * `'start-alone'` starts alone and retries in the background. Default `'start-alone'` when we
+   * have the `coordinator` role, else `'fail'`. Cached contacts alone never fail a start.
+   */
+  whenUnreachable?: 'start-alone' | 'fail'
+  /** Background retries after a start alone: first delay, ms (default 1 s; doubles each attempt). */
+  retryInitialMs?: number
+  /** Background retries: the longest delay between attempts, ms (default 60 s). */
+  retryMaxMs?: number
   seed?: number
 }
+
+/** Defaults of the background bootstrap retries (SPEC.md §8.2). */
+export const BOOTSTRAP_RETRY = { initialMs: 1_000, maxMs: 60_000, factor: 2, jitter: 0.2 } as const
 
 /** Events of the service. */
 export interface CoordinatorServiceEvents {
@@ -85,6 +102,10 @@ export interface CoordinatorServiceEvents {
   'advert:published': { bytes: number }
   /** A reflector told us the address it sees us at. */
   observed: { addr: string; by: PeerId }
+  /** No contact answered; the next background attempt (1-based) runs in `inMs`. */
+  'bootstrap:retry': { attempt: number; inMs: number; contacts: number }
+  /** A background attempt reached a contact: we joined the overlay. */
+  'bootstrap:joined': BootstrapResult & { attempt: number }
 }
 
 /** Thrown by `bootstrap` when no contact could be reached; the message is one line. */
@@ -127,8 +148,16 @@ export class CoordinatorService extends TypedEventEmitter<CoordinatorServiceEven
   #running = false
   #nonce = 1
   #emptySince: number | undefined
-  #rejoining = false
   #observed: string | undefined
+  /** Contacts given to the last bootstrap, retried in the background with the cached ones. */
+  #given: string[] = []
+  /** Contacts that failed at start, kept for the retries even if the peer cache forgets them. */
+  #remembered: Contact[] = []
+  /** Background retry state while it runs. */
+  #retry: { attempt: number } | undefined
+  #stopCtl = new AbortController()
+  /** Jitter of the retry delays (its own stream, so FIND_COORDINATOR's draws do not depend on it). */
+  #jitter: Rng | undefined
   #lastPublished: SignedAdvert | undefined
 
   constructor(components: CoordinatorServiceComponents, init: CoordinatorServiceInit = {}) {
@@ -160,9 +189,12 @@ export class CoordinatorService extends TypedEventEmitter<CoordinatorServiceEven
     if (this.#running) return
     this.#running = true
     const { transport: t, membership: m, pubsub: ps, clock } = this.#c
+    this.#stopCtl = new AbortController()
     const loaded = await this.peerCache.load(clock.now())
     if (loaded > 0) this.#log.info({ peers: loaded, path: this.peerCache.path }, 'peer cache loaded')
-    this.#find = new FindCoordinator(this.#init.find ?? {}, createSeededRng(this.#init.seed ?? globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!))
+    const seed = this.#init.seed ?? globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!
+    this.#jitter = createSeededRng((seed ^ 0x5bd1e995) >>> 0)
+    this.#find = new FindCoordinator(this.#init.find ?? {}, createSeededRng(seed))
     this.#offs.push(
       t.on('message', ({ peer, channel, bytes }) => {
         if (channel === 'membership' && isCoordinatorFrame(bytes)) this.#onFrame(peer, bytes)
@@ -193,6 +225,8 @@ export class CoordinatorService extends TypedEventEmitter<CoordinatorServiceEven
   async stop(): Promise<void> {
     if (!this.#running) return
     this.#running = false
+    this.#stopCtl.abort()
+    this.#retry = undefined
     for (const off of this.#offs) off()
     this.#offs = []
     this.#timers.clear()
@@ -232,17 +266,47 @@ export class CoordinatorService extends TypedEventEmitter<CoordinatorServiceEven
     return this.adverts.list(this.#c.clock.now(), role)
   }
 
+  /** While background retries run: the attempt due next (1-based). */
+  get retrying(): { attempt: number } | undefined {
+    return this.#retry === undefined ? undefined : { ...this.#retry }
+  }
+
   /**
    * Joins the overlay: through the `given` coordinator addresses (`host:port` or multiaddrs) in order,
    * then cached coordinator adverts, then the peer cache. Resolves to the contact reached, or
-   * undefined when there was nobody to contact (a first node). Rejects with a one-line
-   * BootstrapError when contacts existed and none answered.
+   * undefined when we start alone: there was nobody to contact (a first node), or no contact answered
+   * and we retry them in the background (see `whenUnreachable`; events `bootstrap:retry` and
+   * `bootstrap:joined`). Rejects with a one-line BootstrapError when contacts were given, none
+   * answered and `whenUnreachable` is `'fail'`, or when `signal` aborted the attempt.
    */
   async bootstrap(given: readonly string[] = [], options: { signal?: AbortSignal } = {}): Promise<BootstrapResult | undefined> {
+    this.#given = [...given]
+    const contacts = this.#contacts(given)
+    if (contacts.length === 0) return undefined
+    const r = await this.#tryAll(contacts, options.signal, true)
+    if (!Array.isArray(r)) {
+      if (r.source !== 'given' && given.length > 0) this.#log.warn({ via: r.via, source: r.source }, 'given coordinators unreachable; joined through a cached contact')
+      return r
+    }
+    const failures = r
+    const what = given.length > 0 ? `coordinator ${given.join(', ')}` : 'any cached peer'
+    const detail = `${failures.slice(0, 3).join('; ')}${failures.length > 3 ? `; ${failures.length - 3} more` : ''}`
+    const mode = this.#init.whenUnreachable ?? (this.roles.includes('coordinator') ? 'start-alone' : 'fail')
+    if (options.signal?.aborted === true || (given.length > 0 && mode === 'fail')) throw new BootstrapError(`could not reach ${what} (${detail})`)
+    this.#remembered = contacts
+    this.#log.warn(
+      { contacts: contacts.length, retryInitialMs: this.#init.retryInitialMs ?? BOOTSTRAP_RETRY.initialMs, retryMaxMs: this.#init.retryMaxMs ?? BOOTSTRAP_RETRY.maxMs },
+      `could not reach ${what} (${detail}); started alone, retrying in the background`
+    )
+    this.#startRetries()
+    return undefined
+  }
+
+  /** Contacts in the order tried: `given`, then cached coordinator adverts, then the peer cache. */
+  #contacts(given: readonly string[]): Contact[] {
     const contacts: Contact[] = given.map((g) => ({ label: g, addrs: toMultiaddrs(g), source: 'given' as const }))
     const now = this.#c.clock.now()
-    const me = this.#c.transport.peerId
-    const seen = new Set<PeerId>([me])
+    const seen = new Set<PeerId>([this.#c.transport.peerId])
     for (const c of this.adverts.list(now, 'coordinator')) {
       if (seen.has(c.advert.peer)) continue
       seen.add(c.advert.peer)
@@ -253,23 +317,88 @@ export class CoordinatorService extends TypedEventEmitter<CoordinatorServiceEven
       seen.add(e.peer)
       contacts.push({ label: hostPort(e.addrs[0] ?? e.peer), addrs: e.addrs, source: 'cache', peer: e.peer })
     }
-    if (contacts.length === 0) return undefined
+    return contacts
+  }
+
+  /** Tries `contacts` in order: the first that answers, or the reasons each failed. */
+  async #tryAll(contacts: Contact[], signal: AbortSignal | undefined, recordFailures: boolean): Promise<BootstrapResult | string[]> {
     const failures: string[] = []
     for (const c of contacts) {
-      const r = await this.#tryContact(c, options.signal)
+      const r = await this.#tryContact(c, signal, recordFailures)
       if (typeof r !== 'string') {
-        if (c.source !== 'given' && given.length > 0) this.#log.warn({ via: c.label, source: c.source }, 'given coordinators unreachable; joined through a cached contact')
         void this.#afterJoin(r.peer)
         return r
       }
       failures.push(`${c.label}: ${r}`)
-      if (options.signal?.aborted === true) break
+      if (signal?.aborted === true) break
     }
-    const what = given.length > 0 ? `coordinator ${given.join(', ')}` : 'any cached peer'
-    throw new BootstrapError(`could not reach ${what} (${failures.slice(0, 3).join('; ')}${failures.length > 3 ? `; ${failures.length - 3} more` : ''})`)
+    return failures
   }
 
-  async #tryContact(c: Contact, signal: AbortSignal | undefined): Promise<BootstrapResult | string> {
+  /** Starts the background retries unless they run already (or we are stopped). */
+  #startRetries(immediately = false): void {
+    if (!this.#running || this.#retry !== undefined || this.#retryContacts().length === 0) return
+    this.#retry = { attempt: 1 }
+    this.#scheduleRetry(immediately ? 0 : undefined)
+  }
+
+  /** Delay before retry `attempt`: initial · 2^(attempt-1), at most max, ±20 % jitter. */
+  #retryDelay(attempt: number): number {
+    const initial = this.#init.retryInitialMs ?? BOOTSTRAP_RETRY.initialMs
+    const max = this.#init.retryMaxMs ?? BOOTSTRAP_RETRY.maxMs
+    const base = Math.min(max, initial * BOOTSTRAP_RETRY.factor ** Math.min(attempt - 1, 30))
+    const j = BOOTSTRAP_RETRY.jitter * (2 * (this.#jitter?.next() ?? 0.5) - 1)
+    return Math.max(0, Math.round(base * (1 + j)))
+  }
+
+  #scheduleRetry(delay?: number): void {
+    const retry = this.#retry
+    if (retry === undefined) return
+    const inMs = delay ?? this.#retryDelay(retry.attempt)
+    this.emit('bootstrap:retry', { attempt: retry.attempt, inMs, contacts: this.#retryContacts().length })
+    this.#timers.schedule(inMs, () => void this.#retryOnce(retry))
+  }
+
+  /** What a retry tries: the contacts of now (given, adverts, cache), then those that failed at start. */
+  #retryContacts(): Contact[] {
+    const contacts = this.#contacts(this.#given)
+    const known = new Set(contacts.map((c) => c.peer ?? c.label))
+    for (const c of this.#remembered) if (!known.has(c.peer ?? c.label)) contacts.push(c)
+    return contacts
+  }
+
+  async #retryOnce(retry: { attempt: number }): Promise<void> {
+    if (!this.#running || this.#retry !== retry) return
+    if (this.#c.membership.activeView().length > 0) {
+      // Someone joined us meanwhile (a node restarted after us): we are in an overlay again.
+      this.#log.info({ attempt: retry.attempt }, 'a peer joined us; background bootstrap retries stop')
+      this.#retry = undefined
+      this.#remembered = []
+      return
+    }
+    const contacts = this.#retryContacts()
+    if (contacts.length === 0) {
+      this.#retry = undefined
+      return
+    }
+    this.#c.metrics.increment('saorsa_coordinator_bootstrap_retries_total')
+    // Failures of background attempts are not counted against cached peers: a network that is down
+    // for a while must not make us forget it.
+    const r = await this.#tryAll(contacts, this.#stopCtl.signal, false)
+    if (!this.#running || this.#retry !== retry) return
+    if (!Array.isArray(r)) {
+      this.#retry = undefined
+      this.#remembered = []
+      this.#log.info({ via: r.via, source: r.source, attempt: retry.attempt }, `joined the overlay through ${r.via} (background attempt ${retry.attempt})`)
+      this.emit('bootstrap:joined', { ...r, attempt: retry.attempt })
+      return
+    }
+    this.#log.debug({ attempt: retry.attempt, failures: r.slice(0, 3).join('; ') }, 'background bootstrap attempt failed')
+    retry.attempt++
+    this.#scheduleRetry()
+  }
+
+  async #tryContact(c: Contact, signal: AbortSignal | undefined, recordFailures: boolean): Promise<BootstrapResult | string> {
     const reasons: string[] = []
     for (const addr of c.addrs) {
       const timeout = AbortSignal.timeout(this.#init.dialTimeoutMs ?? 4_000)
@@ -291,7 +420,7 @@ export class CoordinatorService extends TypedEventEmitter<CoordinatorServiceEven
         if (signal?.aborted === true) break
       }
     }
-    if (c.peer !== undefined) {
+    if (c.peer !== undefined && recordFailures) {
       this.adverts.recordDial(c.peer, false)
       this.peerCache.recordFailure(c.peer)
     }
@@ -526,17 +655,10 @@ export class CoordinatorService extends TypedEventEmitter<CoordinatorServiceEven
       this.#c.metrics.gauge('saorsa_coordinator_peer_cache_size', this.peerCache.size)
       if (this.#c.membership.activeView().length > 0) this.#emptySince = undefined
       else if (this.#emptySince === undefined) this.#emptySince = now
-      else if (now - this.#emptySince >= (this.#init.rejoinAfterMs ?? 10_000) && !this.#rejoining) {
-        this.#rejoining = true
-        this.bootstrap()
-          .then((r) => {
-            if (r !== undefined) this.#log.info({ via: r.via }, 'rejoined the overlay')
-          })
-          .catch((e: unknown) => this.#log.debug({ err: briefError(e) }, 'rejoin failed'))
-          .finally(() => {
-            this.#rejoining = false
-            this.#emptySince = undefined
-          })
+      else if (now - this.#emptySince >= (this.#init.rejoinAfterMs ?? 10_000) && this.#retry === undefined) {
+        // Alone for a while: the background retries (with backoff) take over until we are joined.
+        this.#emptySince = undefined
+        this.#startRetries(true)
       }
       this.#timers.schedule(every, tick)
     }
