@@ -82,6 +82,12 @@ export interface CoordinatorServiceInit {
    * have the `coordinator` role, else `'fail'`. Cached contacts alone never fail a start.
    */
   whenUnreachable?: 'start-alone' | 'fail'
+  /**
+   * At start, how long cached contacts may be tried before we start alone and leave the rest to the
+   * background retries, ms (default 20 s; given contacts are always all tried). A peer cache full of
+   * departed nodes (up to 512, 4 s per address) must not hold a start for minutes.
+   */
+  startBudgetMs?: number
   /** Background retries after a start alone: first delay, ms (default 1 s; doubles each attempt). */
   retryInitialMs?: number
   /** Background retries: the longest delay between attempts, ms (default 60 s). */
@@ -283,7 +289,7 @@ export class CoordinatorService extends TypedEventEmitter<CoordinatorServiceEven
     this.#given = [...given]
     const contacts = this.#contacts(given)
     if (contacts.length === 0) return undefined
-    const r = await this.#tryAll(contacts, options.signal, true)
+    const r = await this.#tryAll(contacts, options.signal, true, { budgetMs: this.#init.startBudgetMs ?? 20_000, always: given.length })
     if (!Array.isArray(r)) {
       if (r.source !== 'given' && given.length > 0) this.#log.warn({ via: r.via, source: r.source }, 'given coordinators unreachable; joined through a cached contact')
       return r
@@ -320,10 +326,14 @@ export class CoordinatorService extends TypedEventEmitter<CoordinatorServiceEven
     return contacts
   }
 
-  /** Tries `contacts` in order: the first that answers, or the reasons each failed. */
-  async #tryAll(contacts: Contact[], signal: AbortSignal | undefined, recordFailures: boolean): Promise<BootstrapResult | string[]> {
+  /**
+   * Tries `contacts` in order: the first that answers, or the reasons each failed. With `limit`, the
+   * first `always` contacts are all tried, the others only until `budgetMs` has passed.
+   */
+  async #tryAll(contacts: Contact[], signal: AbortSignal | undefined, recordFailures: boolean, limit?: { budgetMs: number; always: number }): Promise<BootstrapResult | string[]> {
     const failures: string[] = []
-    for (const c of contacts) {
+    const t0 = this.#c.clock.now()
+    for (const [i, c] of contacts.entries()) {
       const r = await this.#tryContact(c, signal, recordFailures)
       if (typeof r !== 'string') {
         void this.#afterJoin(r.peer)
@@ -331,6 +341,11 @@ export class CoordinatorService extends TypedEventEmitter<CoordinatorServiceEven
       }
       failures.push(`${c.label}: ${r}`)
       if (signal?.aborted === true) break
+      const left = contacts.length - i - 1
+      if (limit !== undefined && left > 0 && i + 1 >= limit.always && this.#c.clock.now() - t0 >= limit.budgetMs) {
+        failures.push(`${left} not tried yet`)
+        break
+      }
     }
     return failures
   }

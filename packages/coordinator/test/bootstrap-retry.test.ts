@@ -11,6 +11,7 @@ import { DefaultMembership } from '@saorsa-gossip/membership'
 import { PlumtreePubSub } from '@saorsa-gossip/pubsub'
 import { MemoryNetwork, MemoryTransport } from '@saorsa-gossip/transport'
 import type { Transport } from '@saorsa-gossip/transport'
+import type { Logger } from '@saorsa-gossip/types'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { CoordinatorService, PeerCache } from '../src/index.js'
 import type { CoordinatorServiceEvents, CoordinatorServiceInit } from '../src/index.js'
@@ -37,12 +38,12 @@ const idOf = (n: number): Identity => Identity.fromSeed(new Uint8Array(32).fill(
 const FAST: CoordinatorServiceInit = { retryInitialMs: 40, retryMaxMs: 160, dialTimeoutMs: 1_000, rejoinAfterMs: 60_000, seed: 7 }
 
 /** Transport, membership, pub/sub and the coordinator service of identity `n`, started (not bootstrapped). */
-async function stack(net: MemoryNetwork, n: number, init: CoordinatorServiceInit, addr?: string): Promise<Stack> {
+async function stack(net: MemoryNetwork, n: number, init: CoordinatorServiceInit, addr?: string, logger?: Logger): Promise<Stack> {
   const identity = idOf(n)
   const transport = addr === undefined ? net.createTransport({ identity }) : new MemoryTransport(net, addr, { identity })
   const membership = new DefaultMembership({ transport }, { seed: n })
   const pubsub = new PlumtreePubSub({ transport, membership, signer: identity, verifier: createVerifier() }, { seed: n })
-  const service = new CoordinatorService({ transport, membership, pubsub, signer: identity, verifier: createVerifier() }, { ...FAST, ...init })
+  const service = new CoordinatorService({ transport, membership, pubsub, signer: identity, verifier: createVerifier(), ...(logger === undefined ? {} : { logger }) }, { ...FAST, ...init })
   await transport.start()
   await membership.start()
   await pubsub.start()
@@ -145,6 +146,26 @@ describe('bootstrap when no contact answers', () => {
     const lenient = await stack(net, 24, { whenUnreachable: 'start-alone' })
     expect(await lenient.service.bootstrap(['memory://998'])).toBeUndefined()
     expect(lenient.service.retrying).toEqual({ attempt: 1 })
+  })
+
+  it('at start, tries cached contacts only within startBudgetMs and leaves the rest to the retries', async () => {
+    const net = new MemoryNetwork()
+    const path = join(dir, 'many.peers.json')
+    await cacheListing(path, [41, 42, 43, 44].map((n) => ({ n, addr: `memory://gone-${n}` })))
+    const warnings: string[] = []
+    const logger: Logger = {
+      debug: () => {},
+      info: () => {},
+      warn: (o, m) => void warnings.push(typeof o === 'string' ? o : (m ?? '')),
+      error: () => {},
+      child: () => logger
+    }
+    const c = await stack(net, 40, { roles: ['coordinator'], peerCachePath: path, startBudgetMs: 0 }, undefined, logger)
+    const retry = next(c.service, 'bootstrap:retry')
+    expect(await c.service.bootstrap([])).toBeUndefined()
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatch(/^could not reach any cached peer \(memory:\/\/gone-4\d: .*; 3 not tried yet\); started alone, retrying in the background$/)
+    expect((await retry).contacts).toBe(4) // the background attempts try every contact
   })
 
   it('stops retrying when someone joins us, and on stop()', async () => {
