@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Entry point behind `npm start`, `npm test`, `npm run bench` and `npm run build`.
+// Entry point behind `npm start`, `npm test`, `npm run bench`, `npm run fuzz` and `npm run build`.
 // Runs on whatever Node the machine has (20 or newer): it installs the pinned pnpm (through npx),
 // installs the workspace from the frozen lockfile (which brings the pinned Node 24 binary into
 // node_modules/.bin), builds every package, and then runs the requested job with node_modules/.bin
@@ -45,6 +45,10 @@ switch (job) {
     setup()
     process.exit(run('npx', pnpm('exec', 'node', 'scripts/demo.mjs', ...rest)))
     break
+  case 'fuzz':
+    setup()
+    process.exit(run('npx', pnpm('exec', 'node', 'packages/fuzz/bin/saorsa-fuzz.js', ...rest)))
+    break
   case 'bench':
     setup()
     process.exit(run('npx', pnpm('exec', 'node', 'scripts/bench.mjs', ...rest)))
@@ -61,6 +65,6 @@ switch (job) {
     process.exit(existsSync(results) ? code : code || 1)
   }
   default:
-    console.error('usage: node scripts/run.mjs <start|test|bench|build> [args…]')
+    console.error('usage: node scripts/run.mjs <start|test|bench|fuzz|build> [args…]')
     process.exit(2)
 }

@@ -44,3 +44,6 @@ export type {
 } from './keystore.js'
 /** Keystore file format constants and the bounds enforced on a file's KDF parameters. */
 export { KDF_BOUNDS, KEYSTORE_FORMAT, KEYSTORE_VERSION } from './keystore-format.js'
+/** The strict parser and the writer of one identity file's bytes (what the keystore reads and writes; used by the fuzz harness). */
+export { encodeFile as encodeKeystoreFile, parseFile as parseKeystoreFile } from './keystore-format.js'
+export type { ParsedFile as ParsedKeystoreFile } from './keystore-format.js'

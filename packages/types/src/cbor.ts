@@ -1,13 +1,14 @@
-// Strict CBOR (RFC 8949) on top of cbor-x, for every Saorsa Gossip wire structure (SPEC.md §3).
+// Strict CBOR (RFC 8949), for every Saorsa Gossip wire structure (SPEC.md §3).
 //
-// cbor-x is fast but not deterministic on its own: it writes integers ≥ 2^32 as float64 and accepts
-// non-minimal, indefinite-length, tagged and trailing input. So:
-//   - `encodeCbor` normalises integers first (≥ 2^32 as uint64, never as float) and refuses floats;
-//   - `decodeCbor` decodes, then re-encodes the result and requires the exact input bytes back.
-// The accepted encoding is therefore unique (RFC 8949 §4.2.1 preferred serialisation for the types we
-// use: unsigned and negative integers, byte and text strings, arrays, maps in the order written, null,
-// booleans). Any other input is an InvalidMessageError, never another exception.
-import { Decoder, Encoder } from 'cbor-x'
+// Encoding uses cbor-x, which is fast but not deterministic on its own (it writes integers ≥ 2^32 as
+// float64), so `encodeCbor` normalises integers first (≥ 2^32 as uint64, never as float) and refuses
+// floats. Decoding is our own single-pass reader: input comes from strangers, and cbor-x decodes tags
+// (value sharing, tags 28/29, expands a 233-byte item into gigabytes), floats, indefinite lengths and
+// non-minimal heads. `decodeCbor` accepts only the unique form RFC 8949 §4.2.1 preferred serialisation
+// gives for the types we use (unsigned and negative integers, byte and text strings, arrays, maps in
+// the order written, null, booleans) and costs time and memory linear in the input. Any other input
+// is an InvalidMessageError, never another exception.
+import { Encoder } from 'cbor-x'
 import { InvalidMessageError } from './errors.js'
 
 const encoder = new Encoder({
@@ -17,11 +18,6 @@ const encoder = new Encoder({
   mapsAsObjects: false,
   useTimestamp32: false
 } as ConstructorParameters<typeof Encoder>[0])
-
-const decoder = new Decoder({
-  useRecords: false,
-  mapsAsObjects: false
-} as ConstructorParameters<typeof Decoder>[0])
 
 /** A value that the strict codec can carry. */
 export type CborValue =
@@ -74,48 +70,176 @@ export function encodeCbor(value: CborValue): Uint8Array {
   return new Uint8Array(out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength))
 }
 
-function toPlain(v: unknown): unknown {
-  if (v instanceof Uint8Array) return new Uint8Array(v) // copy; never alias the input buffer
-  if (Array.isArray(v)) return v.map(toPlain)
-  if (v instanceof Map) {
-    const m = new Map<unknown, unknown>()
-    for (const [k, x] of v) m.set(toPlain(k), toPlain(x))
-    return m
+/** Deepest nesting of arrays and maps `decodeCbor` accepts (the encoder refuses deeper too). */
+export const MAX_CBOR_DEPTH = 64
+/**
+ * Most data items one `decodeCbor` call accepts by default. The largest protocol message (a pub/sub
+ * IHAVE of 1,024 entries) has about 3,100; this bound keeps the objects a hostile 4 MiB frame can make
+ * (every item costs at least one input byte, but a JS object costs tens) to a few MB.
+ */
+export const MAX_CBOR_ITEMS = 16_384
+
+/** Options of `decodeCbor`. */
+export interface DecodeCborOptions {
+  /** Most data items accepted (default `MAX_CBOR_ITEMS`); beyond it the input is rejected with reason `cbor-items`. */
+  maxItems?: number
+}
+
+const utf8Fatal = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+class StrictReader {
+  pos = 0
+  items = 0
+  constructor(
+    private readonly b: Uint8Array,
+    private readonly what: string,
+    private readonly maxItems: number
+  ) {}
+
+  fail(msg: string, reason = 'cbor'): never {
+    throw new InvalidMessageError(`${this.what}: ${msg} at byte ${this.pos}`, reason)
   }
-  return v
+
+  /** Reads the argument of an item head with additional info `ai`; only the shortest form is accepted (RFC 8949 §4.2.1). */
+  arg(ai: number): number | bigint {
+    const b = this.b
+    if (ai < 24) return ai
+    let n: number
+    switch (ai) {
+      case 24:
+        if (this.pos + 1 > b.length) this.fail('truncated')
+        n = b[this.pos++]!
+        if (n < 24) this.fail('integer not in its shortest form', 'canonical')
+        return n
+      case 25:
+        if (this.pos + 2 > b.length) this.fail('truncated')
+        n = (b[this.pos]! << 8) | b[this.pos + 1]!
+        this.pos += 2
+        if (n < 0x100) this.fail('integer not in its shortest form', 'canonical')
+        return n
+      case 26:
+        if (this.pos + 4 > b.length) this.fail('truncated')
+        n = b[this.pos]! * 0x100_0000 + ((b[this.pos + 1]! << 16) | (b[this.pos + 2]! << 8) | b[this.pos + 3]!)
+        this.pos += 4
+        if (n < 0x1_0000) this.fail('integer not in its shortest form', 'canonical')
+        return n
+      case 27: {
+        if (this.pos + 8 > b.length) this.fail('truncated')
+        const hi = b[this.pos]! * 0x100_0000 + ((b[this.pos + 1]! << 16) | (b[this.pos + 2]! << 8) | b[this.pos + 3]!)
+        const lo = b[this.pos + 4]! * 0x100_0000 + ((b[this.pos + 5]! << 16) | (b[this.pos + 6]! << 8) | b[this.pos + 7]!)
+        this.pos += 8
+        if (hi === 0) this.fail('integer not in its shortest form', 'canonical')
+        return (BigInt(hi) << 32n) | BigInt(lo)
+      }
+      case 31:
+        this.fail('indefinite-length item', 'canonical')
+      // falls through (fail never returns)
+      default:
+        this.fail(`reserved additional information ${ai}`)
+    }
+  }
+
+  /** A length (of a string, array or map) that the remaining input could possibly hold, `minBytesEach` bytes per element. */
+  length(ai: number, minBytesEach: number): number {
+    const n = this.arg(ai)
+    const left = this.b.length - this.pos
+    if (typeof n === 'bigint' || n * minBytesEach > left) this.fail('declared length exceeds the input')
+    return n
+  }
+
+  item(depth: number): unknown {
+    const b = this.b
+    if (this.pos >= b.length) this.fail('truncated')
+    if (++this.items > this.maxItems) this.fail(`more than ${this.maxItems} data items`, 'cbor-items')
+    const ib = b[this.pos++]!
+    const major = ib >> 5
+    const ai = ib & 0x1f
+    switch (major) {
+      case 0: {
+        const n = this.arg(ai)
+        return n
+      }
+      case 1: {
+        const n = this.arg(ai)
+        return typeof n === 'bigint' ? -1n - n : -1 - n
+      }
+      case 2: {
+        const len = this.length(ai, 1)
+        const out = b.slice(this.pos, this.pos + len) // a fresh copy: never aliases the input
+        this.pos += len
+        return out
+      }
+      case 3: {
+        const len = this.length(ai, 1)
+        let s: string
+        try {
+          s = utf8Fatal.decode(b.subarray(this.pos, this.pos + len))
+        } catch {
+          this.fail('text string is not valid UTF-8')
+        }
+        this.pos += len
+        return s
+      }
+      case 4: {
+        if (depth >= MAX_CBOR_DEPTH) this.fail(`nested deeper than ${MAX_CBOR_DEPTH} levels`, 'cbor-depth')
+        const len = this.length(ai, 1)
+        // Each element is at least one more item: refuse before allocating for them.
+        if (len > this.maxItems - this.items) this.fail(`more than ${this.maxItems} data items`, 'cbor-items')
+        const out = new Array<unknown>(len)
+        for (let i = 0; i < len; i++) out[i] = this.item(depth + 1)
+        return out
+      }
+      case 5: {
+        if (depth >= MAX_CBOR_DEPTH) this.fail(`nested deeper than ${MAX_CBOR_DEPTH} levels`, 'cbor-depth')
+        const len = this.length(ai, 2)
+        if (len * 2 > this.maxItems - this.items) this.fail(`more than ${this.maxItems} data items`, 'cbor-items')
+        const out = new Map<unknown, unknown>()
+        const seen = new Set<string>()
+        for (let i = 0; i < len; i++) {
+          const start = this.pos
+          const k = this.item(depth + 1)
+          // Duplicate keys are compared by their encoded bytes (RFC 8949 §5.6: a map with duplicate keys is not valid).
+          let raw = ''
+          for (let j = start; j < this.pos; j++) raw += String.fromCharCode(b[j]!)
+          if (seen.has(raw)) this.fail('duplicate map key', 'canonical')
+          seen.add(raw)
+          out.set(k, this.item(depth + 1))
+        }
+        return out
+      }
+      case 6:
+        // No tag is part of the protocol (SPEC §3.1). Rejected here, before its content is read, so
+        // value-sharing (tags 28/29), bignums and typed arrays never expand anything.
+        this.fail('CBOR tags are not allowed', 'cbor-tag')
+      // falls through (fail never returns)
+      default:
+        if (ai === 20) return false
+        if (ai === 21) return true
+        if (ai === 22) return null
+        if (ai >= 25 && ai <= 27) this.fail('floating-point numbers are not allowed', 'canonical')
+        this.fail(`simple value ${ai} is not allowed`, 'canonical')
+    }
+  }
 }
 
 /**
- * Decodes one CBOR item that must fill `bytes` exactly and be in canonical form.
- * Byte strings come back as fresh plain Uint8Arrays, integers beyond 2^32 as bigint.
- * Throws InvalidMessageError (reason `cbor` or `canonical`) on anything else.
+ * Decodes one CBOR item that must fill `bytes` exactly and be in canonical form, in one pass of time
+ * and memory linear in `bytes.length` (every item consumes input; nothing is shared or expanded).
+ * Accepted: unsigned and negative integers in their shortest form, definite-length byte and text
+ * (valid UTF-8) strings, arrays, maps without duplicate keys, false, true, null; nesting ≤ 64 levels;
+ * at most `opts.maxItems` (default 16,384) data items.
+ * Rejected: tags, floats, other simple values, indefinite lengths, trailing bytes.
+ * Byte strings come back as fresh plain Uint8Arrays, integers needing 8 bytes as bigint, maps as Map.
+ * Throws InvalidMessageError on anything else, with reason `cbor` (not well-formed), `canonical`
+ * (well-formed but not the unique form), `cbor-tag`, `cbor-depth` or `cbor-items`.
  */
-export function decodeCbor(bytes: Uint8Array, what = 'message'): unknown {
+export function decodeCbor(bytes: Uint8Array, what = 'message', opts: DecodeCborOptions = {}): unknown {
   if (!(bytes instanceof Uint8Array)) throw new InvalidMessageError(`${what}: expected bytes`, 'cbor')
   if (bytes.length === 0) throw new InvalidMessageError(`${what}: empty input`, 'cbor')
-  let value: unknown
-  try {
-    // cbor-x caches a `dataView` property on the array it decodes: hand it a throwaway view so the
-    // caller's array is never modified.
-    value = decoder.decode(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength))
-  } catch (e) {
-    throw new InvalidMessageError(`${what}: malformed CBOR (${e instanceof Error ? e.message : String(e)})`, 'cbor', { cause: e })
-  }
-  let again: Uint8Array
-  try {
-    again = encodeCbor(value as CborValue)
-  } catch (e) {
-    throw new InvalidMessageError(`${what}: CBOR uses a type or form outside the protocol`, 'canonical', { cause: e })
-  }
-  if (again.length !== bytes.length || !sameBytes(again, bytes)) {
-    throw new InvalidMessageError(`${what}: CBOR is not in canonical form or has trailing bytes`, 'canonical')
-  }
-  return toPlain(value)
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
+  const r = new StrictReader(bytes, what, opts.maxItems ?? MAX_CBOR_ITEMS)
+  const value = r.item(0)
+  if (r.pos !== bytes.length) r.fail('trailing bytes after the item', 'canonical')
+  return value
 }
 
 // ---- field validators for decoders: each throws InvalidMessageError(reason `field:<name>`) ----

@@ -49,8 +49,8 @@ export {
   DEFAULT_MAX_CLOCK_SKEW_MS,
   DEFAULT_MAX_MESSAGE_AGE_MS
 } from './limits.js'
-export { encodeCbor, decodeCbor, expectArray, expectList, expectBytes, expectUint, expectText } from './cbor.js'
-export type { CborValue } from './cbor.js'
+export { encodeCbor, decodeCbor, expectArray, expectList, expectBytes, expectUint, expectText, MAX_CBOR_DEPTH, MAX_CBOR_ITEMS } from './cbor.js'
+export type { CborValue, DecodeCborOptions } from './cbor.js'
 export {
   ENVELOPE_VERSION,
   ENVELOPE_SIGNING_DOMAIN,
