@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 // Entry point of the `saorsa-gossip` binary.
-import { ExitCode } from './errors.js'
 import { runCli } from './program.js'
+import { exitOnSignals } from './signals.js'
 
-// One-shot commands write files atomically (temp file + link), so an interrupt can stop them at once.
-process.once('SIGINT', () => process.exit(ExitCode.interrupted))
+// One-shot commands exit at once on SIGINT / SIGTERM (130); 'exit' handlers still remove a keystore
+// temp file or an instance lock. `network join` and `pubsub subscribe` take the signals over.
+exitOnSignals()
 
-process.exitCode = await runCli(process.argv.slice(2))
+const code = await runCli(process.argv.slice(2))
+process.exitCode = code
+// The command is done: should a handle still keep the event loop alive, do not hang on it.
+setTimeout(() => process.exit(code), 2_000).unref()

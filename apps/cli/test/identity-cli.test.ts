@@ -1,8 +1,8 @@
 // End-to-end tests of `saorsa-gossip identity …`: the built binary in a child process, a temporary
 // keystore home, real files on disk.
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -84,10 +84,14 @@ describe('saorsa-gossip identity', () => {
     expect(cli(['no-such-command']).code).toBe(2)
   })
 
-  it('rejects an invalid alias', () => {
-    const r = cli(['identity', 'create', '--alias', '../evil'])
-    expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(/alias/)
+  it('rejects an invalid alias as a usage error, writing nothing', () => {
+    for (const args of [['identity', 'create', '--alias', '../evil'], ['identity', 'show', '../evil'], ['identity', 'check', 'a/b'], ['identity', 'delete', '.hidden']]) {
+      const r = cli(args)
+      expect(r.code, args.join(' ')).toBe(2)
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1)
+      expect(r.stderr).toMatch(/alias/)
+    }
+    expect(readdirSync(home)).toEqual([])
   })
 
   describe.each([
@@ -127,4 +131,90 @@ describe('saorsa-gossip identity', () => {
     expect(none.code).toBe(1)
     expect(none.stderr).toMatch(/passphrase/i)
   })
+
+  it('an altered secret seed makes show and list report the identity invalid (exit 1)', () => {
+    expect(cli(['identity', 'create', '--alias', 'Good']).code).toBe(0)
+    const { path } = JSON.parse(cli(['identity', 'create', '--alias', 'Bad', '--json']).stdout) as { path: string }
+    const doc = JSON.parse(readFileSync(path, 'utf8')) as { secret: { seed: string } }
+    const seed = Buffer.from(doc.secret.seed, 'base64')
+    seed[0] = (seed[0] as number) ^ 0x80
+    doc.secret.seed = seed.toString('base64')
+    writeFileSync(path, JSON.stringify(doc))
+    const why = 'corrupt identity file: the secret seed does not produce "publicKey" (the seed or the public key was altered)'
+
+    const show = cli(['identity', 'show', 'Bad'])
+    expect(show.code).toBe(1)
+    expect(show.stdout).toBe('')
+    expect(show.stderr).toBe(`error: ${path}: ${why}\n`)
+
+    const list = cli(['identity', 'list'])
+    expect(list.code).toBe(1)
+    expect(list.stdout).toMatch(new RegExp(`^Bad +INVALID  ${why.replace(/[()".]/g, '\\$&')}$`, 'm'))
+    expect(list.stdout).toMatch(/^Good +[0-9a-f]{64}  ML-DSA-65$/m)
+    expect(list.stderr).toBe(`error: ${path}: ${why}\n`)
+    const json = JSON.parse(cli(['identity', 'list', '--json']).stdout) as Array<{ alias: string; valid: boolean; error?: { code: string } }>
+    expect(json.map((e) => [e.alias, e.valid, e.error?.code])).toEqual([
+      ['Bad', false, 'ERR_KEYSTORE_CORRUPT'],
+      ['Good', true, undefined]
+    ])
+    expect(cli(['identity', 'check', 'Bad']).code).toBe(1)
+    const good = cli(['identity', 'show', 'Good'])
+    expect(good.code).toBe(0)
+    expect(good.stdout).toContain('Key check:  the seed produces the public key')
+  })
+
+  it.skipIf(process.platform === 'win32')('refuses an identity file group or others can read, naming the file and the fix', () => {
+    const { path } = JSON.parse(cli(['identity', 'create', '--alias', 'Loose', '--json']).stdout) as { path: string }
+    chmodSync(path, 0o644)
+    const reason = `error: ${path}: permissions 0644 are too open (group or others can access the secret key); refusing to use it. Fix: chmod 600 ${path}\n`
+    for (const args of [['identity', 'show', 'Loose'], ['identity', 'check', 'Loose'], ['identity', 'list'], ['network', 'join', '--identity', 'Loose', '--bind', '127.0.0.1:0']]) {
+      const r = cli(args)
+      expect(r.code, args.join(' ')).toBe(1)
+      expect(r.stderr, args.join(' ')).toBe(reason)
+    }
+    expect(statSync(path).mode & 0o777).toBe(0o644) // refused, never silently changed
+    expect(readdirSync(join(home, 'identities'))).toEqual(['Loose.json']) // no lock file was taken
+    expect(existsSync(join(home, 'run'))).toBe(false) // no control socket
+    chmodSync(path, 0o600)
+    expect(cli(['identity', 'show', 'Loose']).code).toBe(0)
+  })
+
+  it('leaves no temp file holding key material when `identity create` is killed at any moment', async () => {
+    // Kills aimed across a create's run (its length measured first): SIGINT and SIGTERM exit through
+    // process.exit, whose 'exit' handler removes an in-flight temp file at once; after a SIGKILL the
+    // next keystore command removes it (its writer pid is dead).
+    const t0 = Date.now()
+    expect(cli(['identity', 'create', '--alias', 'Timing']).code).toBe(0)
+    const runMs = Date.now() - t0
+    const temps = (): string[] => (existsSync(join(home, 'identities')) ? readdirSync(join(home, 'identities')).filter((n) => n.endsWith('.tmp')) : [])
+    const signals = ['SIGINT', 'SIGTERM', 'SIGKILL'] as const
+    const kills = 15
+    let leftBySigkill = 0
+    for (let i = 0; i < kills; i++) {
+      const sig = signals[i % 3] as (typeof signals)[number]
+      const child = spawn(process.execPath, [BIN, 'identity', 'create', '--alias', `K${i}`], {
+        env: { ...process.env, SAORSA_GOSSIP_HOME: home, SAORSA_GOSSIP_PASSPHRASE: '' },
+        stdio: 'ignore'
+      })
+      const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
+      // The aim: from 40 % to 110 % of a create's run, where keys are generated and written.
+      setTimeout(() => child.kill(sig), Math.round(runMs * (0.4 + (0.7 * i) / (kills - 1))))
+      const r = await exited
+      if (sig === 'SIGKILL') {
+        if (r.signal === 'SIGKILL') leftBySigkill += temps().length
+      } else {
+        // 0: done before the signal; 130: interrupted; killed by the signal itself: it came while the
+        // modules were still loading, before the handler was installed (and before any key existed).
+        expect(r.code === 0 || r.code === 130 || r.signal === sig, `${sig}: ${JSON.stringify(r)}`).toBe(true)
+        expect(temps(), `after ${sig}`).toEqual([])
+      }
+    }
+    console.info(`figures: ${leftBySigkill} temp file(s) left by SIGKILL before the next command`)
+    // And what a SIGKILL in the window leaves, planted for sure: the next command removes it.
+    const dead = spawnSync(process.execPath, ['-e', '']).pid as number
+    writeFileSync(join(home, 'identities', `.K99.${dead}.0123456789ab.tmp`), '{"secret":"…"}', { mode: 0o600 })
+    const list = cli(['identity', 'list', '--json'])
+    expect(list.code, list.stderr).toBe(0) // every identity file there is whole and valid
+    expect(temps()).toEqual([])
+  }, 300_000)
 })

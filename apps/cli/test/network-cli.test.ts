@@ -271,8 +271,8 @@ describe('a network of separate processes', () => {
       { args: ['network', 'join', '--identity', 'Broken', '--coordinator', `127.0.0.1:${port}`], reason: /^error: .*Broken\.json: not a Saorsa Gossip identity file \(not JSON\)$/ },
       { bin: COORD, args: ['--bind', '127.0.0.1:0', '--identity-path', join(home, 'broken.identity'), '--home', home], reason: /^error: .*broken\.identity: corrupt identity file: not valid JSON \(truncated\?\)$/ }
     ]
-    writeFileSync(join(home, 'identities', 'Broken.json'), 'garbage')
-    writeFileSync(join(home, 'broken.identity'), '{"format":"saorsa-gossip-identity","vers')
+    writeFileSync(join(home, 'identities', 'Broken.json'), 'garbage', { mode: 0o600 })
+    writeFileSync(join(home, 'broken.identity'), '{"format":"saorsa-gossip-identity","vers', { mode: 0o600 })
     for (const c of cases) {
       const r = spawnSync(process.execPath, [c.bin ?? CLI, ...c.args], { env, encoding: 'utf8', timeout: 60_000 })
       const errors = r.stderr.split('\n').filter((l) => l.startsWith('error:'))

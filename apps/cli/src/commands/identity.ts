@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError, Option } from 'commander'
 import { createContext, readPassphrase } from '../context.js'
 import type { CliContext, CliIo, GlobalOptions } from '../context.js'
 import { CliError } from '../errors.js'
+import { parseAlias, parsePath } from '../validate.js'
 
 const ALGORITHMS: Record<string, SignatureAlgorithm> = {
   'ml-dsa-65': 'ML-DSA-65',
@@ -41,6 +42,7 @@ function printEntry(ctx: CliContext, e: KeystoreEntry): void {
   ctx.out(`  Algorithm:  ${e.algorithm} (public key ${e.publicKeySize} bytes)`)
   ctx.out(`  Created:    ${e.createdAt}`)
   ctx.out(`  Encrypted:  ${e.encrypted ? 'yes' : 'no'}`)
+  ctx.out(`  Key check:  ${e.encrypted ? 'checked when unlocked (identity check, network join)' : 'the seed produces the public key'}`)
   ctx.out(`  File:       ${e.path}`)
 }
 
@@ -52,9 +54,9 @@ export function identityCommand(io: CliIo, globals: () => GlobalOptions): Comman
   cmd
     .command('create')
     .description('generate a new identity and save it in the keystore')
-    .requiredOption('-a, --alias <alias>', 'name of the identity (letters, digits, . _ -; up to 64)')
+    .requiredOption('-a, --alias <alias>', 'name of the identity (letters, digits, . _ -; up to 64)', parseAlias)
     .addOption(new Option('--algorithm <name>', 'signature algorithm').argParser(parseAlgorithm).default('ML-DSA-65'))
-    .option('--passphrase-file <path>', 'encrypt the key at rest with the passphrase in this file (or set SAORSA_GOSSIP_PASSPHRASE)')
+    .option('--passphrase-file <path>', 'encrypt the key at rest with the passphrase in this file (or set SAORSA_GOSSIP_PASSPHRASE)', parsePath)
     .option('--json', 'print JSON')
     .action(async (o: JsonOption & { alias: string; algorithm: SignatureAlgorithm; passphraseFile?: string }) => {
       const ctx = ctxOf()
@@ -76,24 +78,25 @@ export function identityCommand(io: CliIo, globals: () => GlobalOptions): Comman
       const ctx = ctxOf()
       const entries = await createKeystore({ home: ctx.home }).list()
       const broken = entries.filter((e) => e.error !== undefined)
-      const good = entries.filter((e) => e.error === undefined)
       if (o.json === true) {
-        ctx.out(JSON.stringify(entries.map((e) => (e.error === undefined ? entryJson(e) : { alias: e.alias, path: e.path, error: e.error }))))
-      } else if (good.length === 0 && broken.length === 0) {
+        ctx.out(JSON.stringify(entries.map((e) => (e.error === undefined ? { ...entryJson(e), valid: true } : { alias: e.alias, path: e.path, valid: false, error: e.error }))))
+      } else if (entries.length === 0) {
         ctx.out(`No identities in ${ctx.home}`)
       } else {
-        for (const e of good) {
-          ctx.out(`${e.alias.padEnd(16)} ${e.peerId}  ${e.algorithm}${e.encrypted ? '  encrypted' : ''}`)
+        // Every file, in alias order; one that cannot be used is marked INVALID with its reason.
+        for (const e of entries) {
+          if (e.error === undefined) ctx.out(`${e.alias.padEnd(16)} ${e.peerId}  ${e.algorithm}${e.encrypted ? '  encrypted' : ''}`)
+          else ctx.out(`${e.alias.padEnd(16)} INVALID  ${e.error.message.startsWith(`${e.path}: `) ? e.error.message.slice(e.path.length + 2) : e.error.message}`)
         }
       }
-      for (const e of broken) ctx.err(`error: ${e.error?.message ?? 'unreadable'}`)
-      if (broken.length > 0) throw new CliError(`${broken.length} keystore file(s) could not be read`)
+      if (broken.length === 1) throw new CliError(broken[0]?.error?.message ?? 'an identity file is invalid')
+      if (broken.length > 1) throw new CliError(`${broken.length} identity files are invalid: ${broken.map((e) => e.alias).join(', ')} (reasons in the list)`)
     })
 
   cmd
     .command('show')
     .description('show one identity (public information only)')
-    .argument('<alias>', 'name of the identity')
+    .argument('<alias>', 'name of the identity', parseAlias)
     .option('--json', 'print JSON')
     .action(async (alias: string, o: JsonOption) => {
       const ctx = ctxOf()
@@ -105,8 +108,8 @@ export function identityCommand(io: CliIo, globals: () => GlobalOptions): Comman
   cmd
     .command('check')
     .description('unlock the secret key (asks for the passphrase if encrypted) and check it matches the public key')
-    .argument('<alias>', 'name of the identity')
-    .option('--passphrase-file <path>', 'read the passphrase from this file (or set SAORSA_GOSSIP_PASSPHRASE)')
+    .argument('<alias>', 'name of the identity', parseAlias)
+    .option('--passphrase-file <path>', 'read the passphrase from this file (or set SAORSA_GOSSIP_PASSPHRASE)', parsePath)
     .option('--json', 'print JSON')
     .action(async (alias: string, o: JsonOption & { passphraseFile?: string }) => {
       const ctx = ctxOf()
@@ -125,7 +128,7 @@ export function identityCommand(io: CliIo, globals: () => GlobalOptions): Comman
   cmd
     .command('delete')
     .description('delete an identity from the keystore (irreversible)')
-    .argument('<alias>', 'name of the identity')
+    .argument('<alias>', 'name of the identity', parseAlias)
     .option('--json', 'print JSON')
     .action(async (alias: string, o: JsonOption) => {
       const ctx = ctxOf()
