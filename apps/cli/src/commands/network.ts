@@ -143,7 +143,7 @@ export function networkCommand(io: CliIo, globals: () => GlobalOptions): Command
           ctx.out(`✓ Joined the network as ${o.identity}`)
           ctx.out(`  PeerId:     ${s.peerId}`)
           ctx.out(`  Listening:  ${s.listenAddrs.join(', ')}`)
-          const alone = retrying ? '(started alone: no cached contact answered; retrying in the background)' : '(no contacts: started alone)'
+          const alone = retrying ? '(started alone: no contact answered; retrying in the background)' : '(no contacts: started alone)'
           ctx.out(`  Joined via: ${s.joinedVia === undefined ? alone : `${s.joinedVia.via} (${short(s.joinedVia.peer)})`}`)
           ctx.out(`  Control:    ${sock}`)
           ctx.out('  Ctrl-C to leave')
