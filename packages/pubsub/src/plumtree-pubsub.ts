@@ -170,7 +170,7 @@ export class PlumtreePubSub extends TypedEventEmitter<PubSubEvents> implements P
           this.#input({ type: 'invalid', from: peer, reason: e.reason })
           return
         }
-        this.#input({ type: 'message', from: peer, msg })
+        this.#input({ type: 'message', from: peer, msg, bytes: bytes.length })
       }),
       m.on('neighbor:up', ({ peer }) => this.#input({ type: 'neighbor-up', peer: peer.id })),
       m.on('neighbor:down', ({ peer }) => this.#input({ type: 'neighbor-down', peer }))
@@ -257,9 +257,11 @@ export class PlumtreePubSub extends TypedEventEmitter<PubSubEvents> implements P
       if (err instanceof InvalidSignatureError) return err.message.includes('does not hash') ? 'origin-key' : 'bad-signature'
       // The sender omitted the key and we have not learned it yet: not misbehaviour (SPEC.md §2.1).
       if (err instanceof UnknownSignerError) return { ignore: 'unknown-signer' }
-      // Too old or too far ahead: the origin chose the timestamp, and the copy may have aged on the way
-      // or our clock may differ: dropped, not blamed on the neighbour that relayed it.
-      if (err instanceof InvalidMessageError) return err.reason === 'stale' || err.reason === 'future' ? { ignore: err.reason } : err.reason
+      // Checked before the signature, so a replay costs no verification. Too old: no honest relay
+      // forwards a message past the window (caches keep 5 minutes, the window is 10), so the relaying
+      // neighbour is blamed lightly (`stale`, −10). Too far ahead: the origin's clock may be wrong, not
+      // the neighbour's doing: dropped without blame.
+      if (err instanceof InvalidMessageError) return err.reason === 'future' ? { ignore: err.reason } : err.reason
       throw err
     }
     if (e.signerKey !== null && !this.#keys.has(e.header.origin)) {

@@ -194,10 +194,17 @@ export interface VerifyEnvelopeOptions {
 }
 
 /**
- * Checks that the signer key hashes to `origin` and that the signature over the exact header bytes
- * verifies. Throws UnknownSignerError, InvalidSignatureError or InvalidMessageError (freshness).
+ * Checks freshness (when `opts.now` is given; first, since it costs nothing), then that the signer key
+ * hashes to `origin` and that the signature over the exact header bytes verifies. Throws
+ * InvalidMessageError (`stale` / `future`), UnknownSignerError or InvalidSignatureError.
  */
 export function verifyEnvelope(e: Envelope, verifier: Verifier, opts: VerifyEnvelopeOptions = {}): void {
+  // Freshness first: it is free, and a replayed old message must not cost a signature verification.
+  if (opts.now !== undefined) {
+    const age = opts.now - e.header.timestampMs
+    if (age > (opts.maxAgeMs ?? DEFAULT_MAX_MESSAGE_AGE_MS)) throw new InvalidMessageError(`message is ${age} ms old`, 'stale')
+    if (-age > (opts.maxSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS)) throw new InvalidMessageError(`message is ${-age} ms in the future`, 'future')
+  }
   const key = e.signerKey ?? opts.keyLookup?.(e.header.origin)
   if (key === undefined) throw new UnknownSignerError(`no public key known for signer ${e.header.origin}`)
   if (peerIdFromPublicKeySafe(key, e.header.algorithm) !== e.header.origin) {
@@ -205,11 +212,6 @@ export function verifyEnvelope(e: Envelope, verifier: Verifier, opts: VerifyEnve
   }
   if (!verifier.verify(e.header.algorithm, key, envelopeSigningBytes(e.headerBytes), e.signature)) {
     throw new InvalidSignatureError(`signature of message ${e.id} does not verify`)
-  }
-  if (opts.now !== undefined) {
-    const age = opts.now - e.header.timestampMs
-    if (age > (opts.maxAgeMs ?? DEFAULT_MAX_MESSAGE_AGE_MS)) throw new InvalidMessageError(`message is ${age} ms old`, 'stale')
-    if (-age > (opts.maxSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS)) throw new InvalidMessageError(`message is ${-age} ms in the future`, 'future')
   }
 }
 

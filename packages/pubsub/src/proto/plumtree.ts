@@ -71,8 +71,18 @@ export interface PlumtreeConfig {
   syncWindowMs: number
   /** …except the last `syncSettleMs` (ms), which the tree may still be delivering. */
   syncSettleMs: number
-  /** Per-peer budget of inbound messages: per second, and burst. */
+  /** Per-peer budget of inbound messages of a peer in good standing: per second, and burst. */
   rateLimit: { perSecond: number; burst: number }
+  /** Per-peer budget of inbound bytes (encoded frames) of a peer in good standing: per second, and burst. */
+  byteLimit: { perSecond: number; burst: number }
+  /**
+   * The budgets a peer starts with: new to us, or just penalised. Identities cost nothing to make, so
+   * a flooder that comes back under a fresh key gets only this (SPEC.md §7.5).
+   */
+  newPeerRateLimit: { perSecond: number; burst: number }
+  newPeerByteLimit: { perSecond: number; burst: number }
+  /** Time without a penalty (ms) over which a peer's budgets grow linearly from the new-peer ones to the full ones. */
+  trustRampMs: number
   /** Per-peer budget of message ids it may ask us for (GRAFT/IWANT) and syncs: per second, and burst. */
   requestLimit: { perSecond: number; burst: number }
   score: Partial<ScoreConfig>
@@ -101,12 +111,23 @@ export const DEFAULT_PLUMTREE_CONFIG: PlumtreeConfig = {
   syncWindowMs: 4 * 60_000,
   syncSettleMs: 5_000,
   rateLimit: { perSecond: 1000, burst: 4000 },
+  // 8 MiB/s sustained is 8 one-MiB messages a second from one neighbour; the burst holds 32 of them.
+  byteLimit: { perSecond: 8 * 1024 * 1024, burst: 32 * 1024 * 1024 },
+  // A newcomer: 100 messages/s (twice the bench's whole-network rate), a burst of 200, and 2 MiB —
+  // room for one largest (1 MiB) message.
+  newPeerRateLimit: { perSecond: 100, burst: 200 },
+  newPeerByteLimit: { perSecond: 512 * 1024, burst: 2 * 1024 * 1024 },
+  trustRampMs: 60_000,
   requestLimit: { perSecond: 4096, burst: 16_384 },
   score: {}
 }
 
 /** Most peers with per-peer state (rate budgets, link timestamps). */
 const MAX_PEER_STATES = 4096
+/** Most solicited copies a peer may have outstanding (a 3,840-cell SYNC asks for at most that many). */
+const SOLICITED_MAX = 4096
+/** How long after our last request its answers are still expected (ms). */
+const SOLICITED_WINDOW_MS = 10_000
 
 interface TopicState {
   readonly eager: Set<PeerId>
@@ -163,6 +184,13 @@ interface Missing {
 
 interface PeerState {
   readonly inbound: TokenBucket
+  readonly inboundBytes: TokenBucket
+  /** Since when the peer has had no penalty (its budgets grow with this). */
+  goodSince: number
+  /** Copies we asked this peer for (ids in our IWANT/GRAFTs, cells of our SYNCs): answers spend this, not the inbound budget. */
+  solicited: number
+  /** The solicited allowance lapses at this time. */
+  solicitedUntil: number
   readonly requests: TokenBucket
   /** Keys of the missing entries this peer announced (bounded by maxMissingPerPeer). */
   readonly announced: Set<string>
@@ -246,7 +274,7 @@ export class Plumtree<D> {
         this.#penalize(input.from, 'invalid', input.reason)
         break
       case 'message':
-        this.#message(input.from, input.msg)
+        this.#message(input.from, input.msg, input.bytes ?? 0)
         break
       case 'timer':
         this.#timer(input.timer)
@@ -316,8 +344,16 @@ export class Plumtree<D> {
           }
         }
       }
-      const { rateLimit: r, requestLimit: q } = this.config
-      p = { inbound: new TokenBucket(r.perSecond, r.burst, this.#now), requests: new TokenBucket(q.perSecond, q.burst, this.#now), announced: new Set() }
+      const { newPeerRateLimit: r, newPeerByteLimit: b, requestLimit: q } = this.config
+      p = {
+        inbound: new TokenBucket(r.perSecond, r.burst, this.#now),
+        inboundBytes: new TokenBucket(b.perSecond, b.burst, this.#now),
+        goodSince: this.#now,
+        solicited: 0,
+        solicitedUntil: 0,
+        requests: new TokenBucket(q.perSecond, q.burst, this.#now),
+        announced: new Set()
+      }
       this.#peers.set(peer, p)
     }
     return p
@@ -332,15 +368,38 @@ export class Plumtree<D> {
     this.#forward(this.#topic(topic), topic, id, 0, data, undefined)
   }
 
-  #message(from: PeerId, msg: PubSubMessage<D>): void {
+  /** Sets `peer`'s inbound budgets for its standing: new-peer budgets, growing to the full ones over trustRampMs without a penalty. */
+  #grow(peer: PeerState): void {
+    const c = this.config
+    const f = Math.min(1, Math.max(0, (this.#now - peer.goodSince) / c.trustRampMs))
+    const mix = (lo: number, hi: number): number => lo + (hi - lo) * f
+    peer.inbound.setLimits(mix(c.newPeerRateLimit.perSecond, c.rateLimit.perSecond), mix(c.newPeerRateLimit.burst, c.rateLimit.burst))
+    peer.inboundBytes.setLimits(mix(c.newPeerByteLimit.perSecond, c.byteLimit.perSecond), mix(c.newPeerByteLimit.burst, c.byteLimit.burst))
+  }
+
+  #message(from: PeerId, msg: PubSubMessage<D>, bytes: number): void {
     if (from === this.me) return
     if (this.scores.isGraylisted(from, this.#now)) {
       this.#emit({ type: 'rejected', peer: from, reason: 'graylisted' })
       return
     }
     const peer = this.#peer(from)
-    if (!peer.inbound.take(1, this.#now)) {
+    if (peer.inbound.burst < this.config.rateLimit.burst || peer.inboundBytes.burst < this.config.byteLimit.burst) this.#grow(peer)
+    if (msg.type === 'gossip' && (msg.mode === 'sync' || msg.mode === 'graft') && peer.solicited > 0 && peer.solicitedUntil > this.#now) {
+      // An answer to our own IWANT, GRAFT or SYNC: spends what we asked for, not the peer's budget
+      // (a catch-up can be thousands of messages). Bytes still count; over them it is dropped without
+      // blame (anti-entropy fetches it again).
+      peer.solicited--
+      if (bytes > 0 && !peer.inboundBytes.take(bytes, this.#now)) {
+        this.#emit({ type: 'rejected', peer: from, reason: 'byte-limit' })
+        return
+      }
+    } else if (!peer.inbound.take(1, this.#now)) {
       this.#penalize(from, 'rate', 'rate-limit')
+      return
+    }
+    if (bytes > 0 && !peer.inboundBytes.take(bytes, this.#now)) {
+      this.#penalize(from, 'rate', 'byte-limit')
       return
     }
     switch (msg.type) {
@@ -425,7 +484,8 @@ export class Plumtree<D> {
     const verdict = this.#validate({ topic, id, data }, this.#now)
     if (verdict !== undefined) {
       // Not remembered as seen: a forged copy must not block the genuine one.
-      if (typeof verdict === 'string') this.#penalize(from, 'invalid', verdict)
+      if (verdict === 'stale') this.#penalize(from, 'stale', verdict)
+      else if (typeof verdict === 'string') this.#penalize(from, 'invalid', verdict)
       else this.#emit({ type: 'rejected', peer: from, reason: verdict.ignore })
       return
     }
@@ -748,6 +808,12 @@ export class Plumtree<D> {
 
   #penalize(peer: PeerId, event: ScoreEvent, reason: string): void {
     this.#emit({ type: 'rejected', peer, reason })
+    // A penalty sends the peer's budgets back to a newcomer's: they grow again only with good behaviour.
+    const state = this.#peers.get(peer)
+    if (state !== undefined) {
+      state.goodSince = this.#now
+      this.#grow(state)
+    }
     if (!this.scores.record(peer, event, this.#now)) return
     // Below the threshold: out of every tree, disconnected, ignored until the score recovers.
     for (const t of this.#topics.values()) {
@@ -842,6 +908,13 @@ export class Plumtree<D> {
   }
 
   #send(to: PeerId, msg: PubSubMessage<D>): void {
+    if (msg.type === 'iwant' || msg.type === 'graft' || msg.type === 'sync') {
+      // What we ask for, we let in: the answers spend this allowance instead of the peer's budget.
+      const p = this.#peer(to)
+      const asked = msg.type === 'sync' ? msg.cells : msg.ids.length
+      p.solicited = Math.min(SOLICITED_MAX, (p.solicitedUntil > this.#now ? p.solicited : 0) + asked)
+      p.solicitedUntil = this.#now + SOLICITED_WINDOW_MS
+    }
     this.#out.push({ type: 'send', to, msg })
   }
 

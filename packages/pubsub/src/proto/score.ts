@@ -15,8 +15,10 @@ export type ScoreEvent =
   | 'duplicate'
   /** The peer asked for more messages (IWANT/GRAFT ids, syncs) than its budget allows. */
   | 'iwant-abuse'
-  /** The peer sent more messages per second than its budget allows. */
+  /** The peer sent more messages (or bytes) per second than its budget allows. */
   | 'rate'
+  /** The peer relayed a message older than the freshness window (a replay: no honest relay forwards one). */
+  | 'stale'
   /** The peer was the first to deliver a valid message (positive). */
   | 'first-delivery'
 
@@ -34,7 +36,7 @@ export interface ScoreConfig {
 }
 
 export const DEFAULT_SCORE_CONFIG: ScoreConfig = {
-  weights: { invalid: -100, duplicate: -10, 'iwant-abuse': -20, rate: -10, 'first-delivery': 1 },
+  weights: { invalid: -100, duplicate: -10, 'iwant-abuse': -20, rate: -10, stale: -10, 'first-delivery': 1 },
   maxPositive: 100,
   graylistThreshold: -400,
   halfLifeMs: 5 * 60_000,
@@ -127,23 +129,45 @@ export class PeerScores {
 export class TokenBucket {
   #tokens: number
   #at: number
-  constructor(
-    readonly rate: number,
-    readonly burst: number,
-    now: number
-  ) {
+  #rate: number
+  #burst: number
+  constructor(rate: number, burst: number, now: number) {
+    this.#rate = rate
+    this.#burst = burst
     this.#tokens = burst
     this.#at = now
   }
 
+  get rate(): number {
+    return this.#rate
+  }
+
+  get burst(): number {
+    return this.#burst
+  }
+
+  /**
+   * Changes the rate and burst. The time since the last refill is then credited at the new rate (the
+   * caller raises limits gradually, so this over-credits by little); saved tokens are capped at the new burst.
+   */
+  setLimits(rate: number, burst: number): void {
+    this.#rate = rate
+    this.#burst = burst
+    this.#tokens = Math.min(this.#tokens, burst)
+  }
+
   /** Takes `n` tokens if available; false (and nothing taken) otherwise. */
   take(n: number, now: number): boolean {
-    if (now > this.#at) {
-      this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#at) / 1000) * this.rate)
-      this.#at = now
-    }
+    this.#refill(now)
     if (this.#tokens < n) return false
     this.#tokens -= n
     return true
+  }
+
+  #refill(now: number): void {
+    if (now > this.#at) {
+      this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#at) / 1000) * this.#rate)
+      this.#at = now
+    }
   }
 }

@@ -71,8 +71,8 @@ export type PubSubInput<D> =
   | { readonly type: 'neighbor-up'; readonly peer: PeerId }
   /** Membership: `peer` left our active view. */
   | { readonly type: 'neighbor-down'; readonly peer: PeerId }
-  /** A protocol message from `from` (authenticated by the transport). */
-  | { readonly type: 'message'; readonly from: PeerId; readonly msg: PubSubMessage<D> }
+  /** A protocol message from `from` (authenticated by the transport); `bytes` = its encoded size (default 0: counted as messages only). */
+  | { readonly type: 'message'; readonly from: PeerId; readonly msg: PubSubMessage<D>; readonly bytes?: number }
   /** The driver could not decode a frame from `from`: it costs score like an invalid message. */
   | { readonly type: 'invalid'; readonly from: PeerId; readonly reason: string }
   /** Publish our own message (already signed, id computed). */
