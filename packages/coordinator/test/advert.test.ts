@@ -67,7 +67,7 @@ describe('coordinator adverts', () => {
 
 describe('AdvertCache', () => {
   it('keeps the newest advert per peer, ranks by local score, expires, and bounds its size', () => {
-    const cache = new AdvertCache({ capacity: 2 })
+    const cache = new AdvertCache({ capacity: 2, maxUnknown: 2 })
     const a1 = createAdvert({ roles: ['coordinator'], addrs: [], now: T0 }, coord)
     const a2 = createAdvert({ roles: ['coordinator', 'relay'], addrs: [], natClass: 'eim', now: T0 + 10 }, coord)
     expect(cache.put(a1, T0)).toBe('added')
@@ -83,9 +83,11 @@ describe('AdvertCache', () => {
     expect(cache.list(T0)[0]?.advert.peer).toBe(other.peerId)
     cache.recordDial(coord.peerId, true)
     expect(cache.list(T0)[0]?.advert.peer).toBe(coord.peerId)
-    // A third peer evicts the advert that expires first (b).
+    // A third peer we have not been in contact with displaces nothing; one we have evicts the
+    // unknown advert that expires first (b).
     const third = Identity.fromSeed(new Uint8Array(32).fill(9))
-    expect(cache.put(createAdvert({ roles: ['reflector'], addrs: [], now: T0 }, third), T0)).toBe('evicted-other')
+    expect(cache.put(createAdvert({ roles: ['reflector'], addrs: [], now: T0 }, third), T0)).toBe('full')
+    expect(cache.put(createAdvert({ roles: ['reflector'], addrs: [], now: T0 }, third), T0, { known: true })).toBe('evicted-other')
     expect(cache.get(other.peerId, T0)).toBeUndefined()
     expect(cache.list(T0, 'reflector').map((c) => c.advert.peer)).toEqual([third.peerId])
     expect(cache.list(T0 + 3_600_010)).toEqual([])
