@@ -6,6 +6,8 @@ import type { Clock, Logger, Metrics, PeerId, Rng } from '@saorsa-gossip/types'
 import { createSeededRng, systemClock } from '@saorsa-gossip/types'
 import type { Transport } from '@saorsa-gossip/transport'
 import { decodeMembershipMessage, encodeMembershipMessage, FOREIGN_PROTO, MEMBERSHIP_LIMITS } from './codec.js'
+import { DialLimiter, ownScopes, plausibleAddrs } from './dial-policy.js'
+import type { AddressScope, DIAL_POLICY_DEFAULTS } from './dial-policy.js'
 import type { Membership, MembershipEvents } from './membership.js'
 import { MembershipCore } from './proto/membership.js'
 import type { MembershipCommand, MembershipConfig, MembershipInput } from './proto/membership.js'
@@ -25,6 +27,23 @@ export interface DefaultMembershipInit {
   config?: MembershipConfig
   /** Seed of the protocol RNG (default: random). Protocol decisions only, never keys. */
   seed?: number
+  /** Limits on dials to peers we are not connected to (SPEC.md §6.2; defaults DIAL_POLICY_DEFAULTS). */
+  dialPolicy?: Partial<typeof DIAL_POLICY_DEFAULTS>
+}
+
+/**
+ * `v` with every PeerInfo's addresses (`{ id, addrs }` anywhere in a decoded message) reduced to the
+ * plausible ones (dial-policy.ts): what one peer says about where another is, is a claim.
+ */
+function sanitize<T>(v: T, scopes: ReadonlySet<AddressScope>, depth = 0): T {
+  if (depth > 4 || v === null || typeof v !== 'object' || v instanceof Uint8Array) return v
+  if (Array.isArray(v)) return v.map((x: unknown) => sanitize(x, scopes, depth + 1)) as T
+  const o = v as Record<string, unknown>
+  const out: Record<string, unknown> = {}
+  for (const [k, x] of Object.entries(o)) {
+    out[k] = k === 'addrs' && Array.isArray(x) ? plausibleAddrs(x as string[], scopes) : sanitize(x, scopes, depth + 1)
+  }
+  return out as T
 }
 
 /** Time allowed for one dial to one address of a peer. */
@@ -39,6 +58,9 @@ export class DefaultMembership extends TypedEventEmitter<MembershipEvents> imple
   #core: MembershipCore | undefined
   readonly #timers = new TimerSet()
   #offs: Array<() => void> = []
+  #dials: DialLimiter | undefined
+  /** Dials in progress, by peer: a second send to the same peer waits for the same dial. */
+  readonly #dialing = new Map<PeerId, Promise<void>>()
 
   constructor(components: DefaultMembershipComponents, init: DefaultMembershipInit = {}) {
     super()
@@ -63,12 +85,13 @@ export class DefaultMembership extends TypedEventEmitter<MembershipEvents> imple
     const me: PeerInfo = { id: t.peerId, addrs: t.listenAddrs().slice(0, MEMBERSHIP_LIMITS.addrsPerPeer) }
     const rng: Rng = createSeededRng(this.#init.seed ?? globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!)
     this.#core = new MembershipCore(me, this.#init.config ?? {}, rng)
+    this.#dials = new DialLimiter(this.#clock.now(), this.#init.dialPolicy)
     this.#offs.push(
       t.on('message', ({ peer, channel, bytes }) => {
         if (channel !== 'membership') return
         let msg
         try {
-          msg = decodeMembershipMessage(bytes)
+          msg = sanitize(decodeMembershipMessage(bytes), ownScopes(t.listenAddrs()))
         } catch (e) {
           if (!(e instanceof InvalidMessageError)) throw e
           if (e.reason === FOREIGN_PROTO) return
@@ -166,24 +189,48 @@ export class DefaultMembership extends TypedEventEmitter<MembershipEvents> imple
     const t = this.#transport
     try {
       if (!t.peers().includes(to.id)) {
-        // Each known address in turn (direct ones first, relay circuits last, as the peer lists them).
-        if (to.addrs.length === 0) throw new Error('no address')
-        let last: unknown
-        for (const addr of to.addrs) {
-          try {
-            await t.dial(addr, { expectedPeer: to.id, signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
-            last = undefined
-            break
-          } catch (e) {
-            last = e
-          }
+        let dialing = this.#dialing.get(to.id)
+        if (dialing === undefined) {
+          dialing = this.#dial(to).finally(() => this.#dialing.delete(to.id))
+          this.#dialing.set(to.id, dialing)
         }
-        if (last !== undefined) throw last
+        await dialing
       }
       await t.send(to.id, 'membership', bytes)
     } catch (e) {
       this.#log.debug({ peer: to.id, err: e instanceof Error ? e.message : String(e) }, 'send failed')
       this.#input({ type: 'send-failed', peer: to.id })
+    }
+  }
+
+  /** Dials `to` at its addresses in turn (direct ones first, relay circuits last, as the peer lists them), within the dial limits. */
+  async #dial(to: PeerInfo): Promise<void> {
+    const limiter = this.#dials
+    if (limiter === undefined) throw new Error('membership stopped')
+    const now = this.#clock.now()
+    const addrs = to.addrs.filter((a) => !limiter.coolingDown(a, now))
+    if (addrs.length === 0) throw new Error(to.addrs.length === 0 ? 'no address' : 'every address failed recently')
+    const refused = limiter.admit(to.id, now)
+    if (refused !== undefined) {
+      this.#metrics.increment('saorsa_membership_dials_refused_total', 1, { reason: refused })
+      throw new Error(`dial not admitted (${refused})`)
+    }
+    this.#metrics.increment('saorsa_membership_dials_total')
+    try {
+      let last: unknown
+      for (const addr of addrs) {
+        try {
+          await this.#transport.dial(addr, { expectedPeer: to.id, signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+          limiter.result(addr, true, this.#clock.now())
+          return
+        } catch (e) {
+          limiter.result(addr, false, this.#clock.now())
+          last = e
+        }
+      }
+      throw last
+    } finally {
+      limiter.done(to.id)
     }
   }
 }

@@ -9,4 +9,6 @@ export type { SwimCommand, SwimConfig, SwimInput, SwimMessage, SwimState, SwimTi
 export { decodeMembershipMessage, encodeMembershipMessage, FOREIGN_PROTO, MEMBERSHIP_LIMITS, MEMBERSHIP_WIRE_VERSION } from './codec.js'
 export type { Membership, MembershipEvents } from './membership.js'
 export { DefaultMembership } from './default-membership.js'
+export { addressScope, DIAL_POLICY_DEFAULTS, DialLimiter, ownScopes, plausibleAddrs } from './dial-policy.js'
+export type { AddressScope } from './dial-policy.js'
 export type { DefaultMembershipComponents, DefaultMembershipInit } from './default-membership.js'
