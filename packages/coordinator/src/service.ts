@@ -212,6 +212,8 @@ export class CoordinatorService extends TypedEventEmitter<CoordinatorServiceEven
         this.#linkAddrs.delete(peer)
       }),
       m.on('neighbor:up', ({ peer }) => {
+        // In contact with it: its advert (now or when it comes) is a known one (advert-cache.ts).
+        this.adverts.markKnown(peer.id)
         const addrs = peer.addrs.map(withoutPeerSuffix).filter((a) => a.length > 0 && a.length <= 256)
         if (addrs.length > 0) this.peerCache.upsert(peer.id, addrs, clock.now(), this.adverts.get(peer.id, clock.now())?.advert.roles)
       }),
@@ -259,7 +261,7 @@ export class CoordinatorService extends TypedEventEmitter<CoordinatorServiceEven
       this.#c.signer
     )
     this.#lastPublished = signed
-    this.adverts.put(signed, now)
+    this.adverts.put(signed, now, { known: true })
     await this.#c.pubsub.publish(COORDINATOR_TOPIC, signed.bytes, { kind: EnvelopeKinds.coordinatorAdvert })
     this.#c.metrics.increment('saorsa_coordinator_adverts_published_total')
     this.#log.debug({ bytes: signed.bytes.length }, `Published coordinator advert (${signed.bytes.length} bytes)`)
@@ -568,9 +570,11 @@ export class CoordinatorService extends TypedEventEmitter<CoordinatorServiceEven
   #accept(signed: SignedAdvert, via: 'topic' | 'find'): void {
     const now = this.#c.clock.now()
     const result = this.adverts.put(signed, now)
-    this.#c.metrics.increment('saorsa_coordinator_adverts_received_total', 1, { via })
+    this.#c.metrics.increment('saorsa_coordinator_adverts_received_total', 1, { via, result })
     const a = signed.advert
-    if (a.peer !== this.#c.transport.peerId) {
+    // Only coordinators we have been in contact with go to the peer cache, which the next start
+    // tries first: made-up coordinators must not fill it with dead addresses (SPEC.md §8.4).
+    if (a.peer !== this.#c.transport.peerId && this.adverts.get(a.peer, now)?.known === true) {
       const addrs = a.addrs.map(withoutPeerSuffix).filter((x) => x.length > 0 && x.length <= 256)
       if (addrs.length > 0) this.peerCache.upsert(a.peer, addrs, now, a.roles)
     }

@@ -2,6 +2,8 @@
 // node drives it. Each target brings valid encodings (made with real keys) as its seed corpus and a
 // `run` that returns `accepted` or the stable rejection reason; anything else it throws is a crash.
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createConnection } from 'node:net'
+import type { Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createAdvert, decodeAdvert, decodeCoordinatorMessage, encodeCoordinatorMessage, PeerCache } from '@saorsa-gossip/coordinator'
@@ -10,7 +12,9 @@ import { decodeMembershipMessage, encodeMembershipMessage } from '@saorsa-gossip
 import type { MembershipMessage } from '@saorsa-gossip/membership'
 import { decodePubSubMessage, encodePubSubMessage, IBLT_CELL_BYTES, IBLT_SIZES } from '@saorsa-gossip/pubsub'
 import type { WirePubSubMessage } from '@saorsa-gossip/pubsub'
-import { FrameError, FrameOpener, FrameSealer, HandshakeError, HandshakeInitiator, HandshakeResponder, MAX_HANDSHAKE_MESSAGE_BYTES } from '@saorsa-gossip/transport'
+import { createGossipNode, startControlServer } from '@saorsa-gossip/node'
+import type { ControlServer, GossipNode } from '@saorsa-gossip/node'
+import { FrameError, FrameOpener, FrameSealer, HandshakeError, HandshakeInitiator, HandshakeResponder, MAX_HANDSHAKE_MESSAGE_BYTES, MemoryNetwork } from '@saorsa-gossip/transport'
 import type { HandshakeParams } from '@saorsa-gossip/transport'
 import {
   bytesEqual,
@@ -352,6 +356,114 @@ function peerCacheTarget(): FuzzTarget {
   }
 }
 
+/**
+ * The control socket of a real running node (over the in-process transport): each input is sent as
+ * one line, then a sentinel request; the outcome is the reply to the input (`accepted` for a result,
+ * else the error's first words), `closed` when the node closed the connection. The node must keep
+ * answering; a reply that is not one JSON object per line is an invariant failure.
+ */
+function controlTarget(): FuzzTarget {
+  const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'saorsa-fuzz-ctl-'))
+  const path = join(dir, 'c.sock')
+  let node: GossipNode | undefined
+  let server: ControlServer | undefined
+  let sock: Socket | undefined
+  let buf = ''
+  let waiting: ((lines: string[] | 'closed') => void) | undefined
+  let lines: string[] = []
+  /** Replies still awaited besides the sentinel's: 1 for a non-blank input line (the node answers every one), else 0. */
+  let expectOther = 0
+  let sentinelSeen = false
+  const SENTINEL = 987_654_321
+  const ready = (async () => {
+    const identity = Identity.fromSeed(new Uint8Array(32).fill(0xc7))
+    node = createGossipNode({ identity, transport: new MemoryNetwork().createTransport({ identity }), coordinators: [], seed: 1 })
+    await node.start()
+    server = await startControlServer(node, path)
+  })()
+  const connect = (): Socket => {
+    const s = createConnection(path)
+    s.setEncoding('utf8')
+    s.on('data', (c: string) => {
+      buf += c
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+        const line = buf.slice(0, i)
+        buf = buf.slice(i + 1)
+        lines.push(line)
+        // Requests run concurrently, so the sentinel's reply may overtake the input's: wait for both.
+        if (line.includes(`"id":${SENTINEL}`)) sentinelSeen = true
+        else if (!line.includes('"event"')) expectOther = 0
+        if (sentinelSeen && expectOther === 0 && waiting !== undefined) {
+          const got = lines
+          lines = []
+          const w = waiting
+          waiting = undefined
+          w(got)
+        }
+      }
+    })
+    s.on('error', () => undefined)
+    s.on('close', () => {
+      if (sock === s) sock = undefined
+      const w = waiting
+      waiting = undefined
+      buf = ''
+      lines = []
+      w?.('closed')
+    })
+    return s
+  }
+  const req = (o: object): Uint8Array => utf8(JSON.stringify(o))
+  return {
+    name: 'control',
+    description: 'the control socket of a running node: one input per line, on a live connection (the JSON-lines parser and every method)',
+    maxInputBytes: 64 * 1024,
+    seeds: () => [
+      req({ id: 1, method: 'status' }),
+      req({ id: 2, method: 'peers' }),
+      req({ id: 3, method: 'topics' }),
+      req({ id: 4, method: 'publish', params: { topic: 'fuzz', message: 'hello' } }),
+      req({ id: 5, method: 'publish', params: { topic: 'fuzz', payloadBase64: 'AAECAw==' } }),
+      req({ id: 6, method: 'subscribe', params: { topic: 'fuzz' } }),
+      req({ id: 7, method: 'unsubscribe', params: { subscription: 6 } })
+    ],
+    run: async (input) => {
+      await ready
+      if (sock === undefined) sock = connect()
+      const s = sock
+      const replies = new Promise<string[] | 'closed'>((resolve) => (waiting = resolve))
+      // One input is one line: a newline inside it would make it several requests.
+      const line = Buffer.from(input).toString('utf8').replace(/[\r\n]/g, ' ')
+      expectOther = line.trim() === '' ? 0 : 1
+      sentinelSeen = false
+      s.write(`${line}\n{"id":${SENTINEL},"method":"topics"}\n`)
+      const got = await replies
+      if (got === 'closed') return 'closed'
+      let outcome = 'no-reply'
+      for (const l of got) {
+        let o: { id?: unknown; result?: unknown; error?: { message?: unknown }; event?: unknown }
+        try {
+          o = JSON.parse(l) as typeof o
+        } catch {
+          throw new InvariantError(`control reply is not JSON: ${l.slice(0, 200)}`)
+        }
+        if (o.id === SENTINEL || o.event !== undefined) continue
+        outcome = o.error !== undefined ? `error:${String(o.error.message).split(/[ (:]/)[0]}` : 'accepted'
+      }
+      return outcome
+    },
+    close: () => {
+      sock?.destroy()
+      void (async () => {
+        await ready
+        await server?.close()
+        await node?.stop()
+        rmSync(dir, { recursive: true, force: true })
+      })()
+    }
+  }
+}
+
 /** Every target, by name. Built lazily: making seeds signs with ML-DSA. */
 export const TARGETS: Record<string, () => FuzzTarget> = {
   cbor: () => cborTarget,
@@ -365,7 +477,8 @@ export const TARGETS: Record<string, () => FuzzTarget> = {
   'handshake-m2': handshakeM2Target,
   'handshake-m3': handshakeM3Target,
   keystore: keystoreTarget,
-  'peer-cache': peerCacheTarget
+  'peer-cache': peerCacheTarget,
+  control: controlTarget
 }
 
 /** Limits worth knowing when reading a report. */
