@@ -231,6 +231,45 @@ export function connectionKind(connection: Connection): ConnectionKind {
   return 'other'
 }
 
+/**
+ * Who is behind a connection, for per-source admission limits (SPEC.md §5.5): the remote IPv4
+ * address, or the /64 of an IPv6 one (one subscriber usually holds a whole /64); for a relayed
+ * connection, the relay's PeerId (the relay is the choke point, and its peers' keys cost nothing).
+ * On loopback, where every local process shares 127.0.0.1 (tests, `npm start`), the remote libp2p
+ * PeerId is added: many honest nodes there are not one source.
+ */
+export function admissionSource(connection: Pick<Connection, 'remoteAddr' | 'remotePeer'>): string {
+  const addr = connection.remoteAddr.toString()
+  if (addr.includes('/p2p-circuit')) {
+    const relay = /\/p2p\/([^/]+)\/p2p-circuit/.exec(addr)?.[1]
+    return `relay/${relay ?? addr.slice(0, addr.indexOf('/p2p-circuit'))}`
+  }
+  const m = /^\/(ip4|ip6)\/([^/]+)/.exec(addr)
+  if (m === null) return `peer/${connection.remotePeer.toString()}`
+  let ip = m[2] as string
+  let v6 = m[1] === 'ip6'
+  if (v6 && ip.toLowerCase().startsWith('::ffff:') && ip.includes('.')) {
+    ip = ip.slice(7)
+    v6 = false
+  }
+  if ((!v6 && ip.startsWith('127.')) || (v6 && (ip === '::1' || ip === '0:0:0:0:0:0:0:1'))) return `${ip}/${connection.remotePeer.toString()}`
+  return v6 ? ipv6Prefix64(ip) : ip
+}
+
+/** The /64 prefix of an IPv6 address, e.g. `2001:db8:0:1::/64`; the address itself if it does not parse. */
+export function ipv6Prefix64(ip: string): string {
+  const parts = ip.split('::')
+  if (parts.length > 2) return ip
+  const head = parts[0] === '' || parts[0] === undefined ? [] : parts[0].split(':')
+  const tail = parts.length === 1 || parts[1] === '' || parts[1] === undefined ? [] : parts[1].split(':')
+  const fill = parts.length === 2 ? 8 - head.length - tail.length : 0
+  if (fill < 0) return ip
+  const groups = [...head, ...Array<string>(fill).fill('0'), ...tail]
+  const first = groups.slice(0, 4).map((g) => parseInt(g, 16))
+  if (first.length < 4 || first.some((g) => !Number.isInteger(g) || g < 0 || g > 0xffff)) return ip
+  return `${first.map((g) => g.toString(16)).join(':')}::/64`
+}
+
 /** True when a relay limits this connection (data or time) — libp2p's "limited" connection. */
 export function isLimitedConnection(connection: Connection): boolean {
   return connection.limits != null

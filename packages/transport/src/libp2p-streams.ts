@@ -50,6 +50,32 @@ export class FrameTooLargeError extends LimitExceededError {
   }
 }
 
+/**
+ * More unread bytes than a reader's `maxBufferedBytes` (an unauthenticated stream that sends ahead of
+ * the protocol, SPEC.md §5.5). The reader aborts the stream when it throws this.
+ */
+export class BufferLimitError extends LimitExceededError {
+  /** Bytes held when the limit was checked. */
+  readonly held: number
+  /** The limit in force. */
+  readonly max: number
+  constructor(held: number, max: number) {
+    super(`${held} unread bytes exceed the limit of ${max} bytes`)
+    this.name = 'BufferLimitError'
+    this.held = held
+    this.max = max
+  }
+}
+
+/** True when `e`, or an error it was caused by (a few levels), is a BufferLimitError. */
+export function isBufferLimitError(e: unknown): boolean {
+  for (let i = 0; i < 4 && e instanceof Error; i++) {
+    if (e instanceof BufferLimitError) return true
+    e = e.cause
+  }
+  return false
+}
+
 /** The stream closed, reset or was aborted while a frame was being written or read. */
 export class StreamClosedError extends Error {
   readonly code = 'ERR_STREAM_CLOSED'
@@ -69,11 +95,31 @@ export interface WriteFrameOptions {
   signal?: AbortSignal
 }
 
+/**
+ * Limits of a frame reader, read afresh for every chunk and every frame, so that the owner of a stream
+ * can raise them once the stream is authenticated (SPEC.md §5.5: an unauthenticated stream may make
+ * us hold no more than the one message it is expected to send).
+ */
+export interface FrameReadLimits {
+  /** Largest frame body accepted; a larger length prefix throws FrameTooLargeError at once. */
+  maxFrameBytes: number
+  /**
+   * When set: the most bytes (headers included) the reader may hold unread once the consumer has had
+   * its turn. More fails the reader with BufferLimitError, aborts the stream and drops the bytes.
+   * Checked at the end of the event-loop turn that delivered them (`setImmediate`), so bytes that
+   * arrive together with the frame that authenticates the stream are not counted: the consumer
+   * raises (or clears) the limit in that same turn. Default: none (the stream is paused instead).
+   */
+  maxBufferedBytes?: number | undefined
+}
+
 export interface ReadFramesOptions extends FrameOptions {
   /** Stop reading: the iterator throws AbortError. The stream itself is left as it is. */
   signal?: AbortSignal
   /** Bytes kept buffered before the stream is paused (default 1 MiB). */
   highWaterMark?: number
+  /** Live limits (see FrameReadLimits); when given they replace `maxFrameBytes`. */
+  limits?: FrameReadLimits
 }
 
 function checkMax(max: number | undefined): number {
@@ -183,15 +229,18 @@ export function frameWriter(stream: MessageStream, options: FrameOptions = {}): 
  *
  * Throws FrameTooLargeError as soon as a header announces more than the maximum (nothing allocated),
  * InvalidMessageError (reason `frame-truncated`) if the stream ends inside a frame,
- * StreamClosedError if the stream is reset or aborted, AbortError if the signal fires. Breaking out
- * of the loop or an error removes this reader's listeners and leaves the stream as it is: close or
- * abort it (`closeStream` / `abortStream`).
+ * StreamClosedError if the stream is reset or aborted, AbortError if the signal fires,
+ * BufferLimitError past `limits.maxBufferedBytes`. Breaking out of the loop or an error removes this
+ * reader's listeners and leaves the stream as it is (close or abort it: `closeStream` /
+ * `abortStream`), except past `maxBufferedBytes`, where the reader aborts the stream itself: its
+ * consumer may be busy elsewhere (writing), and the bytes must stop now.
  */
 export async function* readFrames(
   stream: ReadableMessageStream,
   options: ReadFramesOptions = {}
 ): AsyncGenerator<Uint8Array, void, undefined> {
-  const max = checkMax(options.maxFrameBytes)
+  const limits: FrameReadLimits = options.limits ?? { maxFrameBytes: checkMax(options.maxFrameBytes) }
+  checkMax(limits.maxFrameBytes)
   const highWaterMark = options.highWaterMark ?? DEFAULT_READ_HIGH_WATER_MARK
   const { signal } = options
   if (isAborted(signal)) throw abortErrorFrom(signal)
@@ -199,6 +248,8 @@ export async function* readFrames(
   const buffer = new Uint8ArrayList()
   let ended = stream.readableEnded
   let failure: Error | undefined
+  let finished = false
+  let overCheck = false
   let wake: (() => void) | undefined
   const notify = (): void => {
     const w = wake
@@ -214,8 +265,24 @@ export async function* readFrames(
     return n !== undefined && buffer.byteLength >= n
   }
 
+  // Past maxBufferedBytes at the end of this turn: the sender is ahead of the protocol.
+  const checkBuffered = (): void => {
+    overCheck = false
+    const cap = limits.maxBufferedBytes
+    const held = buffer.byteLength + stream.readBufferLength
+    if (finished || failure !== undefined || cap === undefined || held <= cap) return
+    failure = new BufferLimitError(held, cap)
+    buffer.consume(buffer.byteLength)
+    abortStream(stream, failure)
+    notify()
+  }
   const onMessage = (evt: StreamMessageEvent): void => {
     buffer.append(evt.data)
+    const cap = limits.maxBufferedBytes
+    if (cap !== undefined && !overCheck && buffer.byteLength > cap) {
+      overCheck = true
+      setImmediate(checkBuffered)
+    }
     // Pause only with a whole frame waiting: a partial frame must keep flowing or we would deadlock.
     if (buffer.byteLength >= highWaterMark && stream.readStatus === 'readable' && hasCompleteFrame()) {
       stream.pause()
@@ -227,7 +294,7 @@ export async function* readFrames(
     notify()
   }
   const onClose = (evt: StreamCloseEvent): void => {
-    if (evt.error != null) {
+    if (evt.error != null && failure === undefined) {
       failure = new StreamClosedError(`stream closed with an error: ${evt.error.message}`, { cause: evt.error })
     }
     ended = true
@@ -248,8 +315,10 @@ export async function* readFrames(
   try {
     while (true) {
       if (isAborted(signal)) throw abortErrorFrom(signal)
+      if (failure instanceof BufferLimitError) throw failure
       if (buffer.byteLength >= FRAME_HEADER_BYTES) {
         const length = buffer.getUint32(0, false)
+        const max = limits.maxFrameBytes
         if (length > max) throw new FrameTooLargeError(length, max)
         const total = FRAME_HEADER_BYTES + length
         if (buffer.byteLength >= total) {
@@ -281,6 +350,7 @@ export async function* readFrames(
       })
     }
   } finally {
+    finished = true
     wake = undefined
     stream.removeEventListener('message', onMessage)
     stream.removeEventListener('end', onEnd)

@@ -5,12 +5,13 @@ import type { Connection, Ed25519PrivateKey, Stream } from '@libp2p/interface'
 import { createVerifier } from '@saorsa-gossip/identity'
 import { TypedEventEmitter } from '@saorsa-gossip/types'
 import type { PeerId, Signer } from '@saorsa-gossip/types'
-import { createLibp2pNode } from './libp2p-node.js'
+import { admissionSource, createLibp2pNode } from './libp2p-node.js'
 import type { Libp2pHandle, Libp2pNodeOptions } from './libp2p-node.js'
 import { abortStream, closeStream, readFrames, writeFrame } from './libp2p-streams.js'
 import { PROTOCOLS } from './outer.js'
 import type { FrameStream, OuterConnection, ProtocolId } from './outer.js'
-import { PqLinks, sharedDial } from './pq-links.js'
+import { sharedDial } from './dial.js'
+import { PqLinks } from './pq-links.js'
 import type { PqLinksInit } from './pq-links.js'
 import type { Channel, DialOptions, SendOptions, Transport, TransportEvents, TransportStats } from './transport.js'
 
@@ -39,7 +40,7 @@ function frameStream(stream: Stream): FrameStream {
   return {
     write: (frame, options = {}) =>
       writeFrame(stream, frame, options.signal === undefined ? { maxFrameBytes: frame.length } : { maxFrameBytes: frame.length, signal: options.signal }),
-    frames: (maxFrameBytes) => readFrames(stream, { maxFrameBytes }),
+    frames: (limits) => readFrames(stream, typeof limits === 'number' ? { maxFrameBytes: limits } : { limits }),
     close: async () => {
       await closeStream(stream)
     },
@@ -54,6 +55,7 @@ class Libp2pOuter implements OuterConnection {
   readonly remoteTransportId: Uint8Array
   readonly remoteAddr: string
   readonly outbound: boolean
+  readonly source: string
   constructor(
     private readonly handle: Libp2pHandle,
     readonly connection: Connection
@@ -63,6 +65,7 @@ class Libp2pOuter implements OuterConnection {
     this.remoteTransportId = connection.remotePeer.toMultihash().bytes
     this.remoteAddr = connection.remoteAddr.toString()
     this.outbound = connection.direction === 'outbound'
+    this.source = admissionSource(connection)
   }
   async openStream(protocol: ProtocolId, options: { signal?: AbortSignal } = {}): Promise<FrameStream> {
     // Our first write follows at once on every stream (M1, or the session id), so the protocol name
@@ -74,6 +77,9 @@ class Libp2pOuter implements OuterConnection {
   }
   async close(): Promise<void> {
     await this.connection.close().catch(() => this.connection.abort(new Error('close failed')))
+  }
+  abort(reason: Error): void {
+    this.connection.abort(reason)
   }
 }
 

@@ -4,9 +4,10 @@
 import { createVerifier } from '@saorsa-gossip/identity'
 import { TypedEventEmitter } from '@saorsa-gossip/types'
 import type { PeerId, Signer } from '@saorsa-gossip/types'
-import { FrameTooLargeError, PROTOCOLS } from './outer.js'
-import type { FrameStream, OuterConnection, ProtocolId } from './outer.js'
-import { PqLinks, sharedDial } from './pq-links.js'
+import { BufferLimitError, FrameTooLargeError, PROTOCOLS } from './outer.js'
+import type { FrameReadLimits, FrameStream, OuterConnection, ProtocolId } from './outer.js'
+import { sharedDial } from './dial.js'
+import { PqLinks } from './pq-links.js'
 import type { PqLinksInit } from './pq-links.js'
 import type { Channel, DialOptions, SendOptions, Transport, TransportEvents, TransportStats } from './transport.js'
 
@@ -18,6 +19,11 @@ class Pipe {
   bytes = 0
   ended = false
   error: Error | undefined
+  /** The reader's live limits (its `maxBufferedBytes` is checked after each writer's turn). */
+  limits: FrameReadLimits | undefined
+  /** The other direction of the same stream (failed together, like an aborted stream). */
+  sibling: Pipe | undefined
+  #overCheck = false
   readerWake: (() => void) | undefined
   writerWakes: Array<() => void> = []
   wakeReader(): void {
@@ -29,6 +35,33 @@ class Pipe {
     const ws = this.writerWakes
     this.writerWakes = []
     for (const w of ws) w()
+  }
+  fail(reason: Error): void {
+    this.error ??= reason
+    this.wakeReader()
+    this.wakeWriters()
+  }
+  /** After a write: more unread than the reader's `maxBufferedBytes` at the end of this turn fails the
+   *  pipe (as readFrames does on libp2p streams, with the same grace for the authenticating turn). */
+  checkBuffered(): void {
+    const cap = this.limits?.maxBufferedBytes
+    if (cap === undefined || this.#overCheck || this.held() <= cap) return
+    this.#overCheck = true
+    setImmediate(() => {
+      this.#overCheck = false
+      const max = this.limits?.maxBufferedBytes
+      const held = this.held()
+      if (max === undefined || held <= max || this.error !== undefined) return
+      this.frames.length = 0
+      this.bytes = 0
+      const err = new BufferLimitError(held, max)
+      this.fail(err)
+      this.sibling?.fail(err)
+    })
+  }
+  /** Unread bytes, frame headers included (as on the wire). */
+  held(): number {
+    return this.bytes + 4 * this.frames.length
   }
 }
 
@@ -49,18 +82,22 @@ class MemoryFrameStream implements FrameStream {
     if (this.out.ended) throw new Error('stream closed')
     this.out.frames.push(frame.slice())
     this.out.bytes += frame.length
+    this.out.checkBuffered()
     this.out.wakeReader()
   }
 
-  async *frames(maxFrameBytes: number): AsyncIterable<Uint8Array> {
+  async *frames(limits: number | FrameReadLimits): AsyncIterable<Uint8Array> {
     const p = this.inp
+    const live: FrameReadLimits = typeof limits === 'number' ? { maxFrameBytes: limits } : limits
+    p.limits = live
+    p.checkBuffered()
     while (true) {
       if (p.error !== undefined) throw p.error
       const f = p.frames.shift()
       if (f !== undefined) {
         p.bytes -= f.length
         p.wakeWriters()
-        if (f.length > maxFrameBytes) throw new FrameTooLargeError(f.length, maxFrameBytes)
+        if (f.length > live.maxFrameBytes) throw new FrameTooLargeError(f.length, live.maxFrameBytes)
         yield f
         continue
       }
@@ -77,11 +114,7 @@ class MemoryFrameStream implements FrameStream {
   }
 
   abort(reason: Error): void {
-    for (const p of [this.out, this.inp]) {
-      p.error ??= reason
-      p.wakeReader()
-      p.wakeWriters()
-    }
+    for (const p of [this.out, this.inp]) p.fail(reason)
   }
 }
 
@@ -89,6 +122,8 @@ class MemoryFrameStream implements FrameStream {
 export function memoryStreamPair(highWater = MEMORY_STREAM_HIGH_WATER_BYTES): [FrameStream, FrameStream] {
   const ab = new Pipe()
   const ba = new Pipe()
+  ab.sibling = ba
+  ba.sibling = ab
   return [new MemoryFrameStream(ab, ba, highWater), new MemoryFrameStream(ba, ab, highWater)]
 }
 
@@ -117,6 +152,10 @@ class MemoryConnection implements OuterConnection {
     // Deliver asynchronously, as a network would.
     queueMicrotask(() => remote.onInbound(remote, protocol, theirs))
     return mine
+  }
+
+  abort(): void {
+    void this.close()
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
 // What the PQ channel needs from an outer transport (libp2p QUIC/TCP, or memory): authenticated
 // connections that carry independent, reliable, ordered, length-prefixed frame streams.
+import type { FrameReadLimits } from './libp2p-streams.js'
 
 /** Stream protocol names (libp2p protocol ids; the memory transport uses the same strings). */
 export const PROTOCOLS = {
@@ -17,10 +18,12 @@ export interface FrameStream {
   /** Writes one frame; waits while the stream applies backpressure. Rejects on abort or close. */
   write(frame: Uint8Array, options?: { signal?: AbortSignal }): Promise<void>
   /**
-   * Reads frames until the remote closes. A length prefix above `maxFrameBytes` throws a
-   * `FrameTooLargeError` before any allocation.
+   * Reads frames until the remote closes. A length prefix above the limit throws a
+   * `FrameTooLargeError` before any allocation. Given a `FrameReadLimits` object, the limits are read
+   * live (raise them once the stream is authenticated), and more than `maxBufferedBytes` unread fails
+   * the reader with a `BufferLimitError` and aborts the stream (SPEC.md §5.5).
    */
-  frames(maxFrameBytes: number): AsyncIterable<Uint8Array>
+  frames(limits: number | FrameReadLimits): AsyncIterable<Uint8Array>
   /** Closes our side gracefully. */
   close(): Promise<void>
   /** Tears the stream down at once. */
@@ -39,9 +42,19 @@ export interface OuterConnection {
   readonly remoteAddr: string
   /** True when we dialed. */
   readonly outbound: boolean
+  /**
+   * Who is behind this connection, for the per-source handshake limit (SPEC.md §5.5). libp2p: the
+   * remote IP (IPv6: its /64), or IP and transport PeerId on loopback. Default: `remoteAddr`.
+   */
+  readonly source?: string
   openStream(protocol: ProtocolId, options?: { signal?: AbortSignal }): Promise<FrameStream>
+  /** Closes gracefully (queued data is flushed first, within a bounded time). */
   close(): Promise<void>
+  /** Tears the connection down at once (a hostile or failed peer: nothing of ours to flush). */
+  abort(reason: Error): void
 }
 
-/** A length prefix larger than the stream's limit (thrown before the body is read or allocated). */
-export { FrameTooLargeError } from './libp2p-streams.js'
+/** A length prefix larger than the stream's limit (thrown before the body is read or allocated), and
+ *  an unauthenticated sender running ahead of the protocol. */
+export { BufferLimitError, FrameTooLargeError, isBufferLimitError } from './libp2p-streams.js'
+export type { FrameReadLimits } from './libp2p-streams.js'

@@ -6,13 +6,17 @@ import type { CryptoBackend } from '@saorsa-gossip/identity'
 import { AbortError, MemoryMetrics, silentLogger, toHex } from '@saorsa-gossip/types'
 import type { Logger, Metrics, PeerId, Signer, TypedEventEmitter, Verifier } from '@saorsa-gossip/types'
 import { FrameError, FrameOpener, FrameSealer, MAX_MESSAGES_PER_FRAME, maxFrameBodyBytes, MESSAGE_OVERHEAD_BYTES } from './frames.js'
-import { HandshakeError, HandshakeInitiator, HandshakeResponder, MAX_HANDSHAKE_MESSAGE_BYTES } from './handshake.js'
+import { HandshakeError, HandshakeInitiator, HandshakeResponder } from './handshake.js'
 import type { Session } from './handshake.js'
-import { FrameTooLargeError, PROTOCOLS } from './outer.js'
+import { HANDSHAKE_STALL_MS, HandshakeSlots, PREAMBLE_TIMEOUT_MS, PreambleWaiters, SESSION_ID_BYTES } from './admission.js'
+import type { Slot } from './admission.js'
+import { NotConnectedError } from './dial.js'
+import { isBufferLimitError, PROTOCOLS } from './outer.js'
 import type { FrameStream, OuterConnection, ProtocolId } from './outer.js'
+import { asHandshakeError, handshakeLimits, isFrameTooLarge, nextFrame, preambleFailure, preambleLimits, readPreamble, withTimeout } from './preauth.js'
 import { QueueClosedError, SendQueue } from './send-queue.js'
 import { CHANNELS, DEFAULT_MAX_FRAME_BYTES } from './transport.js'
-import type { Channel, DialOptions, SendOptions, TransportEvents, TransportStats } from './transport.js'
+import type { Channel, SendOptions, TransportEvents, TransportStats } from './transport.js'
 
 /** Settings of the PQ channel; every field optional. */
 export interface PqLinksInit {
@@ -24,11 +28,28 @@ export interface PqLinksInit {
   queueBytes?: number
   /** Time allowed for the whole handshake, and for channel streams to arrive after it (default 10 s). */
   handshakeTimeoutMs?: number
-  /** Inbound handshakes allowed at once; more are refused as `handshake:busy` (default 64). Each costs
-   *  an X-Wing encapsulation and an ML-DSA signature, so this bounds the CPU a flood can take. */
+  /** Inbound handshakes at once (default 64, `MAX_PENDING_HANDSHAKES`). Each costs an X-Wing
+   *  encapsulation and an ML-DSA signature, so this bounds the CPU a flood can take. When all are
+   *  held, the oldest one waiting on its peer (from the source holding most) is dropped for a
+   *  newcomer; only when none waits is the newcomer refused (`handshake:busy`). SPEC.md §5.5. */
   maxPendingHandshakes?: number
+  /** Slots in use from which the per-source limit and the short stall budget apply (default half of
+   *  `maxPendingHandshakes`: 32). */
+  handshakePressureSlots?: number
+  /** Slots one source (IP, IPv6 /64, relay; IP + PeerId on loopback) may hold under pressure
+   *  (default 8, `MAX_HANDSHAKES_PER_SOURCE`). */
+  maxHandshakesPerSource?: number
   /** Time an inbound handshake stream may stay silent before M1 (default 2 s). */
   firstMessageTimeoutMs?: number
+  /** Time we wait for M3 after sending M2 (default 2 s, `HANDSHAKE_STALL_MS`). */
+  stallTimeoutMs?: number
+  /** Both waits under pressure (default 500 ms, `HANDSHAKE_STALL_UNDER_PRESSURE_MS`). */
+  pressureStallTimeoutMs?: number
+  /** Time an inbound channel stream may take to deliver its session id (default 2 s, `PREAMBLE_TIMEOUT_MS`). */
+  preambleTimeoutMs?: number
+  /** Inbound channel streams waiting for their session id at once; a newcomer beyond drops the
+   *  oldest (`channel:evicted`; default 128, `MAX_PENDING_CHANNEL_STREAMS`). */
+  maxPendingChannelStreams?: number
   backend?: CryptoBackend
   metrics?: Metrics
   logger?: Logger
@@ -61,36 +82,6 @@ const CHANNEL_OF: Record<string, Channel> = {
   [PROTOCOLS.bulk]: 'bulk'
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string, signal?: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new HandshakeError(`${what} timed out after ${ms} ms`, 'handshake:timeout')), ms)
-    const onAbort = (): void => reject(new AbortError(`${what} aborted`, { cause: signal?.reason }))
-    signal?.addEventListener('abort', onAbort, { once: true })
-    p.then(resolve, reject).finally(() => {
-      clearTimeout(t)
-      signal?.removeEventListener('abort', onAbort)
-    })
-  })
-}
-
-/** True for a length prefix above the stream's limit. */
-function isFrameTooLarge(e: unknown): e is FrameTooLargeError {
-  return e instanceof FrameTooLargeError
-}
-
-/** Reads exactly the next frame of `it`, or fails when the stream ends first. */
-async function nextFrame(it: AsyncIterator<Uint8Array>, what: string): Promise<Uint8Array> {
-  let r: IteratorResult<Uint8Array>
-  try {
-    r = await it.next()
-  } catch (e) {
-    if (isFrameTooLarge(e)) throw new HandshakeError(`${what}: ${e.message}`, 'handshake:oversize', { cause: e })
-    throw e
-  }
-  if (r.done === true) throw new HandshakeError(`stream closed before ${what}`, 'handshake:closed')
-  return r.value
-}
-
 export class PqLinks {
   readonly #c: PqLinksComponents
   readonly #maxFrame: Record<Channel, number>
@@ -106,11 +97,14 @@ export class PqLinks {
   readonly #links = new Map<PeerId, Link>()
   /** Links by session (transcript hash), for attaching inbound channel streams. */
   readonly #bySession = new Map<string, Link>()
-  /** Inbound handshakes in progress (bounded by `maxPendingHandshakes`), and their connections. */
-  #handshaking = 0
+  /** Inbound handshake slots (SPEC.md §5.5), their streams' abort handles, and their connections
+   *  (one inbound handshake per connection at a time). */
+  readonly #slots: HandshakeSlots
+  readonly #slotHolders = new Map<number, { conn: OuterConnection; evict: AbortController }>()
   readonly #handshakingConns = new Set<string>()
-  readonly #maxHandshakes: number
-  readonly #m1TimeoutMs: number
+  /** Inbound channel streams still waiting for their session id (bounded, oldest dropped first). */
+  readonly #preambles: PreambleWaiters<{ conn: OuterConnection; evict: AbortController }>
+  readonly #preambleTimeoutMs: number
   /** Sessions recently dropped (bounded), so their late channel streams are closed without blame. */
   readonly #retired = new Set<string>()
   #stopped = false
@@ -121,8 +115,17 @@ export class PqLinks {
     this.#queueFrames = init.queueFrames ?? 1024
     this.#queueBytes = init.queueBytes ?? 16 * 1024 * 1024
     this.#timeoutMs = init.handshakeTimeoutMs ?? 10_000
-    this.#maxHandshakes = init.maxPendingHandshakes ?? 64
-    this.#m1TimeoutMs = Math.min(this.#timeoutMs, init.firstMessageTimeoutMs ?? 2_000)
+    const slotInit: ConstructorParameters<typeof HandshakeSlots>[0] = {
+      m1StallMs: Math.min(this.#timeoutMs, init.firstMessageTimeoutMs ?? HANDSHAKE_STALL_MS),
+      m3StallMs: Math.min(this.#timeoutMs, init.stallTimeoutMs ?? HANDSHAKE_STALL_MS)
+    }
+    if (init.maxPendingHandshakes !== undefined) slotInit.max = init.maxPendingHandshakes
+    if (init.handshakePressureSlots !== undefined) slotInit.pressure = init.handshakePressureSlots
+    if (init.maxHandshakesPerSource !== undefined) slotInit.perSource = init.maxHandshakesPerSource
+    if (init.pressureStallTimeoutMs !== undefined) slotInit.pressureStallMs = init.pressureStallTimeoutMs
+    this.#slots = new HandshakeSlots(slotInit)
+    this.#preambles = new PreambleWaiters(init.maxPendingChannelStreams)
+    this.#preambleTimeoutMs = Math.min(this.#timeoutMs, init.preambleTimeoutMs ?? PREAMBLE_TIMEOUT_MS)
     this.#backend = init.backend
     this.#metrics = init.metrics ?? new MemoryMetrics()
     this.#log = (init.logger ?? silentLogger).child({ component: 'saorsa:transport' })
@@ -193,7 +196,7 @@ export class PqLinks {
       session = await withTimeout(
         (async () => {
           hs = await conn.openStream(PROTOCOLS.handshake, options.signal === undefined ? {} : { signal: options.signal })
-          const it = hs.frames(MAX_HANDSHAKE_MESSAGE_BYTES)[Symbol.asyncIterator]()
+          const it = hs.frames(handshakeLimits())[Symbol.asyncIterator]()
           await hs.write(init.start())
           await hs.write(init.onM2(await nextFrame(it, 'handshake M2')))
           return init.onM4(await nextFrame(it, 'handshake M4'))
@@ -202,7 +205,8 @@ export class PqLinks {
         'handshake',
         options.signal
       )
-    } catch (e) {
+    } catch (caught) {
+      const e = asHandshakeError(caught, 'handshake')
       hs?.abort(e instanceof Error ? e : new Error(String(e)))
       if (e instanceof HandshakeError) this.reject(e.reason, undefined, e.message)
       // The connection was dialed for this handshake: close it unless a live link shares it.
@@ -233,16 +237,18 @@ export class PqLinks {
     return session.remotePeer
   }
 
-  /** Closes `conn` unless a live session uses it (libp2p shares one connection between links). */
-  #closeIfUnused(conn: OuterConnection): void {
+  /** Drops `conn` unless a live session uses it (libp2p shares one connection between links). Not a
+   *  graceful close: a failed or hostile peer gets no time to push more bytes at us. */
+  #closeIfUnused(conn: OuterConnection, reason = 'handshake failed'): void {
     for (const l of this.#bySession.values()) if (l.conn.id === conn.id) return
-    void conn.close().catch(() => undefined)
+    conn.abort(new Error(reason))
   }
 
   /** Entry point for every inbound stream on one of our protocols. Never throws. */
   onInboundStream(conn: OuterConnection, protocol: ProtocolId, stream: FrameStream): void {
     const run = protocol === PROTOCOLS.handshake ? this.#respond(conn, stream) : this.#acceptChannel(conn, protocol, stream)
-    run.catch((e: unknown) => {
+    run.catch((caught: unknown) => {
+      const e = protocol === PROTOCOLS.handshake ? asHandshakeError(caught, 'handshake') : caught
       stream.abort(e instanceof Error ? e : new Error(String(e)))
       if (e instanceof HandshakeError) {
         this.reject(e.reason, undefined, e.message)
@@ -259,35 +265,51 @@ export class PqLinks {
       hs.abort(new Error('transport stopped'))
       return
     }
-    // Admission: one inbound handshake at a time per connection, and a global cap. A slot is held
-    // only while the handshake is live, and M1 must come within `m1TimeoutMs`, so idle streams cannot
-    // camp on the slots.
-    if (this.#handshaking >= this.#maxHandshakes || this.#handshakingConns.has(conn.id)) {
-      this.reject('handshake:busy', undefined, `${this.#handshaking} inbound handshakes in progress`)
+    // Admission (SPEC.md §5.5): one inbound handshake at a time per connection; slots bounded in total
+    // and per source; a holder that makes us wait past its budget, or is the oldest waiter when a
+    // newcomer finds every slot held, is dropped.
+    const adm = this.#handshakingConns.has(conn.id) ? undefined : this.#slots.admit(conn.source ?? conn.remoteAddr, Date.now())
+    for (const { slot, reason } of adm?.evict ?? []) {
+      this.#slotHolders.get(slot.id)?.evict.abort(new HandshakeError(`handshake dropped (${reason}) to admit another`, reason))
+    }
+    if (adm?.type !== 'admit') {
+      this.reject('handshake:busy', undefined, `${this.#slots.size} inbound handshakes in progress`)
       hs.abort(new Error('handshake refused: busy'))
       return
     }
-    this.#handshaking++
+    const slot = adm.slot
+    const evict = new AbortController()
+    this.#slotHolders.set(slot.id, { conn, evict })
     this.#handshakingConns.add(conn.id)
+    this.#gauges()
     try {
-      await this.#respondInner(conn, hs)
+      await this.#respondInner(conn, hs, slot, evict.signal)
     } finally {
-      this.#handshaking--
+      this.#slots.release(slot)
+      this.#slotHolders.delete(slot.id)
       this.#handshakingConns.delete(conn.id)
+      this.#gauges()
     }
   }
 
-  async #respondInner(conn: OuterConnection, hs: FrameStream): Promise<void> {
+  async #respondInner(conn: OuterConnection, hs: FrameStream, slot: Slot, evicted: AbortSignal): Promise<void> {
     const resp = new HandshakeResponder(this.#params(conn))
-    const it = hs.frames(MAX_HANDSHAKE_MESSAGE_BYTES)[Symbol.asyncIterator]()
-    const m1 = await withTimeout(nextFrame(it, 'handshake M1'), this.#m1TimeoutMs, 'handshake M1')
+    const it = hs.frames(handshakeLimits())[Symbol.asyncIterator]()
+    // Each wait on the peer has its own budget (shorter under pressure) and ends early on eviction.
+    const peerSends = async (stage: 'm1' | 'm3', what: string): Promise<Uint8Array> => {
+      const m = await withTimeout(nextFrame(it, what), this.#slots.wait(slot, stage, Date.now()), what, evicted)
+      this.#slots.work(slot)
+      return m
+    }
+    const m1 = await peerSends('m1', 'handshake M1')
     const { m4, session } = await withTimeout(
       (async () => {
         await hs.write(resp.onM1(m1))
-        return resp.onM3(await nextFrame(it, 'handshake M3'))
+        return resp.onM3(await peerSends('m3', 'handshake M3'))
       })(),
       this.#timeoutMs,
-      'handshake'
+      'handshake',
+      evicted
     )
     // One outer connection speaks for one identity: a second PQ identity on the same connection is a
     // Sybil attempt (each costs the attacker nothing but a fresh key), not a second peer.
@@ -305,18 +327,28 @@ export class PqLinks {
   async #acceptChannel(conn: OuterConnection, protocol: ProtocolId, stream: FrameStream): Promise<void> {
     const channel = CHANNEL_OF[protocol]
     if (channel === undefined) throw new HandshakeError(`unknown protocol ${protocol}`, 'handshake:unexpected')
-    // One reader per stream for its whole life: the session id, then the sealed frames.
-    const frames = stream.frames(maxFrameBodyBytes(this.#maxFrame[channel]))[Symbol.asyncIterator]()
+    // One reader per stream for its whole life: the session id, then the sealed frames. Until the id
+    // names a session of this connection the stream is unauthenticated, and the reader holds one
+    // 32-byte frame at most (SPEC.md §5.5); the limits are raised once it is attached.
+    const limits = preambleLimits()
+    const frames = stream.frames(limits)[Symbol.asyncIterator]()
+    const pending = this.#awaitPreamble(conn)
     let id: Uint8Array
     try {
-      id = await withTimeout(nextFrame(frames, 'session id'), this.#timeoutMs, 'channel stream')
+      id = await withTimeout(readPreamble(frames), this.#preambleTimeoutMs, 'channel stream', pending.signal)
     } catch (e) {
-      // A bad preamble costs the offender this stream only; other sessions on the connection live on.
-      this.reject(e instanceof HandshakeError && e.reason === 'handshake:timeout' ? 'channel:timeout' : 'channel:bad-preamble', undefined, String(e))
+      // More than the preamble before authentication loses the connection too (unless a live session
+      // uses it); anything else costs the offender this stream only.
       stream.abort(e instanceof Error ? e : new Error(String(e)))
+      if (e instanceof AbortError) return // we are stopping
+      const tooMuch = isFrameTooLarge(e) || isBufferLimitError(e)
+      this.reject(preambleFailure(e), undefined, String(e))
+      if (tooMuch) this.#closeIfUnused(conn, 'sent more than a session id before authentication')
       return
+    } finally {
+      pending.done()
     }
-    if (id.length !== 32) {
+    if (id.length !== SESSION_ID_BYTES) {
       this.reject('channel:bad-preamble', undefined, `session id of ${id.length} bytes`)
       stream.abort(new Error('bad session id'))
       return
@@ -334,7 +366,40 @@ export class PqLinks {
       stream.abort(new Error('unknown session'))
       return
     }
+    limits.maxFrameBytes = maxFrameBodyBytes(this.#maxFrame[channel])
+    limits.maxBufferedBytes = undefined
     this.#attach(link, channel, stream, frames)
+  }
+
+  /** Counts an inbound channel stream as waiting for its session id; past the bound, the oldest
+   *  waiting one is dropped (`channel:evicted`). `done()` when the id is in or the stream failed. */
+  #awaitPreamble(conn: OuterConnection): { signal: AbortSignal; done: () => void } {
+    const evict = new AbortController()
+    const { id, dropped } = this.#preambles.add({ conn, evict })
+    for (const d of dropped) d.evict.abort(new HandshakeError('channel stream dropped for a newer one', 'channel:evicted'))
+    this.#gauges()
+    return {
+      signal: evict.signal,
+      done: () => {
+        if (this.#preambles.remove(id)) this.#gauges()
+      }
+    }
+  }
+
+  /** Unauthenticated work in progress, as gauges (SPEC.md §5.5). */
+  #gauges(): void {
+    this.#metrics.gauge('saorsa_transport_pending_handshakes', this.#slots.size)
+    this.#metrics.gauge('saorsa_transport_preauth_streams', this.#slots.size + this.#preambles.size)
+    this.#metrics.gauge('saorsa_transport_preauth_connections', this.#preauthConnections())
+  }
+
+  /** Connections holding an unauthenticated stream of ours and no live session. */
+  #preauthConnections(): number {
+    const ids = new Set<string>()
+    for (const h of this.#slotHolders.values()) ids.add(h.conn.id)
+    for (const p of this.#preambles.values()) ids.add(p.conn.id)
+    if (ids.size > 0) for (const l of this.#bySession.values()) ids.delete(l.conn.id)
+    return ids.size
   }
 
   #register(conn: OuterConnection, session: Session, initiator: PeerId): Link {
@@ -522,49 +587,20 @@ export class PqLinks {
 
   stop(): void {
     this.#stopped = true
+    // Unauthenticated work ends now, not at its timers.
+    for (const h of [...this.#slotHolders.values(), ...this.#preambles.values()]) h.evict.abort(new AbortError('transport stopped'))
     for (const l of [...this.#bySession.values(), ...this.#links.values()]) this.#drop(l, 'transport stopped')
   }
 
   stats(): TransportStats {
     return {
       peers: this.peers().length,
-      pendingHandshakes: this.#handshaking,
+      pendingHandshakes: this.#slots.size,
+      preauthStreams: this.#slots.size + this.#preambles.size,
+      preauthConnections: this.#preauthConnections(),
       sessions: this.#bySession.size,
       ...this.#stats,
       rejected: Object.fromEntries(this.#rejected)
     }
-  }
-}
-
-/**
- * Runs `dial` for `addr` unless a dial to it is already in flight, in which case the caller shares
- * it; then checks the peer against `options.expectedPeer`. Used by both transports.
- */
-export async function sharedDial(
-  pending: Map<string, Promise<PeerId>>,
-  addr: string,
-  options: DialOptions,
-  dial: () => Promise<PeerId>
-): Promise<PeerId> {
-  let p = pending.get(addr)
-  if (p === undefined) {
-    p = dial()
-    pending.set(addr, p)
-    void p.catch(() => undefined).finally(() => pending.delete(addr))
-  }
-  const peer = await p
-  if (options.expectedPeer !== undefined && peer !== options.expectedPeer) {
-    throw new Error(`peer at ${addr} is ${peer}, expected ${options.expectedPeer}`)
-  }
-  return peer
-}
-
-/** `send` to a peer with no live link. */
-export class NotConnectedError extends Error {
-  readonly peer: PeerId
-  constructor(peer: PeerId) {
-    super(`not connected to ${peer}`)
-    this.name = 'NotConnectedError'
-    this.peer = peer
   }
 }

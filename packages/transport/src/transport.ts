@@ -75,8 +75,13 @@ export interface SendOptions {
 /** Counters a transport keeps (also exported as metrics). */
 export interface TransportStats {
   peers: number
-  /** Inbound handshakes in progress. */
+  /** Inbound handshakes in progress (each holds a slot, SPEC.md §5.5). */
   pendingHandshakes: number
+  /** Unauthenticated inbound streams: handshakes in progress and channel streams still waiting for
+   *  their session id (gauge `saorsa_transport_preauth_streams`). */
+  preauthStreams: number
+  /** Connections holding such a stream and no live session (gauge `saorsa_transport_preauth_connections`). */
+  preauthConnections: number
   /** Live sessions (one per link; at most one link per peer once duplicates settle). */
   sessions: number
   framesSent: number
