@@ -80,7 +80,20 @@ export interface NodeStatus {
   topics: string[]
   roles: Role[]
   joinedVia: BootstrapResult | undefined
-  transport: { sessions: number; framesSent: number; framesReceived: number; bytesSent: number; bytesReceived: number }
+  transport: {
+    sessions: number
+    /** Outer connections (authenticated or not). */
+    peers: number
+    /** Inbound handshakes in progress and connections with only unauthenticated streams (SPEC.md §5.5). */
+    pendingHandshakes: number
+    preauthConnections: number
+    framesSent: number
+    framesReceived: number
+    bytesSent: number
+    bytesReceived: number
+  }
+  /** This process's memory (bytes), as Node reports it: what an operator (or a test) watches under attack. */
+  memory: { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number }
 }
 
 /** Events of a GossipNode. */
@@ -269,7 +282,17 @@ export class GossipNode extends TypedEventEmitter<GossipNodeEvents> {
       topics: this.pubsub.topics(),
       roles: [...this.coordinator.roles],
       joinedVia: this.#joined,
-      transport: { sessions: s.sessions, framesSent: s.framesSent, framesReceived: s.framesReceived, bytesSent: s.bytesSent, bytesReceived: s.bytesReceived }
+      transport: {
+        sessions: s.sessions,
+        peers: s.peers,
+        pendingHandshakes: s.pendingHandshakes,
+        preauthConnections: s.preauthConnections,
+        framesSent: s.framesSent,
+        framesReceived: s.framesReceived,
+        bytesSent: s.bytesSent,
+        bytesReceived: s.bytesReceived
+      },
+      memory: (({ rss, heapUsed, heapTotal, external, arrayBuffers }) => ({ rss, heapUsed, heapTotal, external, arrayBuffers }))(process.memoryUsage())
     }
   }
 

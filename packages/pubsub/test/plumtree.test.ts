@@ -227,7 +227,7 @@ describe('Plumtree core: validation, replays and scores', () => {
   })
 
   it('the same peer sending the same message twice costs it score; another peer sending a copy does not', () => {
-    const p = core([A, B])
+    const p = core([A, B], { trustRampMs: 0 })
     p.handle(from(A, gossip(1, 1)), 0)
     p.handle(from(B, gossip(1, 1)), 1)
     expect(p.scores.get(B, 1)).toBe(0)
@@ -412,10 +412,22 @@ describe('Plumtree core: bounds against a hostile or unlucky neighbour', () => {
   })
 
   it('an answer to our own GRAFT that crosses a push from the same peer costs it nothing', () => {
-    const p = core([A, B])
+    const p = core([A, B], { trustRampMs: 0 })
     p.handle(from(A, gossip(1, 1)), 0)
     p.handle(from(A, gossip(1, 2, 'graft')), 1)
     expect(p.scores.get(A, 1)).toBeGreaterThan(0)
+  })
+
+  it('a peer on its starting budget earns no credit for first deliveries and pays −40 per message over budget', () => {
+    const lim = { perSecond: 1, burst: 3 }
+    const p = core([A], { newPeerRateLimit: lim, trustRampMs: 60_000 })
+    for (let i = 0; i < 3; i++) p.handle(from(A, gossip(i, 1)), 0)
+    expect(p.scores.get(A, 0)).toBe(0)
+    expect(events(p.handle(from(A, gossip(9, 1)), 0))).toEqual([{ type: 'rejected', peer: A, reason: 'rate-limit' }])
+    expect(p.scores.get(A, 0)).toBe(-40)
+    // Ten over-budget messages graylist it (−400 is the threshold; below it on the eleventh).
+    const graylisted = Array.from({ length: 10 }, (_, i) => events(p.handle(from(A, gossip(100 + i, 1)), 0)).some((e) => e.type === 'graylisted'))
+    expect(graylisted.indexOf(true)).toBe(9)
   })
 })
 

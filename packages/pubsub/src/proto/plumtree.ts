@@ -377,6 +377,11 @@ export class Plumtree<D> {
     peer.inboundBytes.setLimits(mix(c.newPeerByteLimit.perSecond, c.byteLimit.perSecond), mix(c.newPeerByteLimit.burst, c.byteLimit.burst))
   }
 
+  /** Whether `peer` has earned its full budget (trustRampMs without a penalty). */
+  #trusted(peer: PeerState): boolean {
+    return this.#now - peer.goodSince >= this.config.trustRampMs
+  }
+
   #message(from: PeerId, msg: PubSubMessage<D>, bytes: number): void {
     if (from === this.me) return
     if (this.scores.isGraylisted(from, this.#now)) {
@@ -395,11 +400,11 @@ export class Plumtree<D> {
         return
       }
     } else if (!peer.inbound.take(1, this.#now)) {
-      this.#penalize(from, 'rate', 'rate-limit')
+      this.#penalize(from, this.#trusted(peer) ? 'rate' : 'newcomer-rate', 'rate-limit')
       return
     }
     if (bytes > 0 && !peer.inboundBytes.take(bytes, this.#now)) {
-      this.#penalize(from, 'rate', 'byte-limit')
+      this.#penalize(from, this.#trusted(peer) ? 'rate' : 'newcomer-rate', 'byte-limit')
       return
     }
     switch (msg.type) {
@@ -491,7 +496,10 @@ export class Plumtree<D> {
     }
     this.#remember(id)
     this.#dropMissing(topic + id)
-    this.scores.record(from, 'first-delivery', this.#now)
+    // Credit only for a peer past its trust ramp: a fresh identity must not bank a cushion of
+    // first deliveries against the penalties of the flood that follows.
+    const fromState = this.#peers.get(from)
+    if (fromState === undefined || this.#trusted(fromState)) this.scores.record(from, 'first-delivery', this.#now)
     this.#store(id, { topic, data, hops, from, at: this.#now, senders: [from], holders: [from] })
     this.#emit({ type: 'deliver', topic, id, from, hops, via: mode, data })
     const t = this.#topic(topic)

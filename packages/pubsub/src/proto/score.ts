@@ -17,6 +17,8 @@ export type ScoreEvent =
   | 'iwant-abuse'
   /** The peer sent more messages (or bytes) per second than its budget allows. */
   | 'rate'
+  /** The same, by a peer still on its starting budget (new, or penalised within the trust ramp). */
+  | 'newcomer-rate'
   /** The peer relayed a message older than the freshness window (a replay: no honest relay forwards one). */
   | 'stale'
   /** The peer was the first to deliver a valid message (positive). */
@@ -36,7 +38,7 @@ export interface ScoreConfig {
 }
 
 export const DEFAULT_SCORE_CONFIG: ScoreConfig = {
-  weights: { invalid: -100, duplicate: -10, 'iwant-abuse': -20, rate: -10, stale: -10, 'first-delivery': 1 },
+  weights: { invalid: -100, duplicate: -10, 'iwant-abuse': -20, rate: -10, 'newcomer-rate': -40, stale: -10, 'first-delivery': 1 },
   maxPositive: 100,
   graylistThreshold: -400,
   halfLifeMs: 5 * 60_000,
