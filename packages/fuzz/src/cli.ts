@@ -108,6 +108,7 @@ for (const name of names) {
         slowestInputHex: '',
         over50MsOnce: 0,
         over50Ms: 0,
+        slowSamples: [],
         totalMs: Math.round(performance.now() - started)
       })
     }

@@ -44,6 +44,8 @@ export interface FuzzReport {
   over50MsOnce: number
   /** Inputs that took over 50 ms and again on each of 3 re-runs: slow because of the input itself. */
   over50Ms: number
+  /** Those inputs (the first 20): hex and the times of the run and the re-runs. */
+  slowSamples: Array<{ kind: InputKind; inputHex: string; ms: number[] }>
   totalMs: number
 }
 
@@ -74,6 +76,7 @@ export async function runFuzz(target: FuzzTarget, opts: FuzzOptions = {}): Promi
     slowestInputHex: '',
     over50MsOnce: 0,
     over50Ms: 0,
+    slowSamples: [],
     totalMs: 0
   }
   const timeOnce = async (input: Uint8Array): Promise<number> => {
@@ -107,9 +110,12 @@ export async function runFuzz(target: FuzzTarget, opts: FuzzOptions = {}): Promi
     }
     if (ms > SLOW_MS) {
       report.over50MsOnce++
-      let slowAgain = true
-      for (let k = 0; k < 3 && slowAgain; k++) slowAgain = (await timeOnce(input)) > SLOW_MS
-      if (slowAgain) report.over50Ms++
+      const times = [ms]
+      for (let k = 0; k < 3 && times[times.length - 1]! > SLOW_MS; k++) times.push(await timeOnce(input))
+      if (times.length === 4 && times[3]! > SLOW_MS) {
+        report.over50Ms++
+        if (report.slowSamples.length < 20) report.slowSamples.push({ kind, inputHex: hex(input, 256), ms: times.map((t) => Math.round(t)) })
+      }
     }
     report.inputs++
     if (outcome === 'accepted') report.accepted++
