@@ -340,10 +340,15 @@ export class PqLinks {
       // More than the preamble before authentication loses the connection too (unless a live session
       // uses it); anything else costs the offender this stream only.
       stream.abort(e instanceof Error ? e : new Error(String(e)))
-      if (e instanceof AbortError) return // we are stopping
-      const tooMuch = isFrameTooLarge(e) || isBufferLimitError(e)
-      this.reject(preambleFailure(e), undefined, String(e))
-      if (tooMuch) this.#closeIfUnused(conn, 'sent more than a session id before authentication')
+      const reason = preambleFailure(e)
+      // Stopping, or the stream ended first (its peer shut down, or we dropped its connection): not
+      // the peer's misbehaviour.
+      if (reason === undefined) {
+        this.#log.debug({ err: String(e), channel }, 'channel stream ended before its session id')
+        return
+      }
+      this.reject(reason, undefined, String(e))
+      if (isFrameTooLarge(e) || isBufferLimitError(e)) this.#closeIfUnused(conn, 'sent more than a session id before authentication')
       return
     } finally {
       pending.done()

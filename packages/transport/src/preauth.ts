@@ -7,11 +7,15 @@ import { HandshakeError, MAX_HANDSHAKE_MESSAGE_BYTES } from './handshake.js'
 import { FrameTooLargeError, isBufferLimitError } from './outer.js'
 import type { FrameReadLimits } from './outer.js'
 
-/** `p` within `ms` (else `handshake:timeout`); an abort rejects with the signal's HandshakeError
- *  reason (an eviction) or an AbortError. */
+/**
+ * `p` within `ms` (else `handshake:timeout`); an abort rejects with the signal's HandshakeError
+ * reason (an eviction) or an AbortError. The deadline is judged after the I/O already waiting when
+ * the timer fires (`setImmediate` runs after the poll phase): when our own event loop was stalled
+ * past the deadline, a peer whose message was in time is not blamed for it.
+ */
 export function withTimeout<T>(p: Promise<T>, ms: number, what: string, signal?: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new HandshakeError(`${what} timed out after ${ms} ms`, 'handshake:timeout')), ms)
+    const t = setTimeout(() => setImmediate(() => reject(new HandshakeError(`${what} timed out after ${ms} ms`, 'handshake:timeout'))), ms)
     const onAbort = (): void =>
       reject(signal?.reason instanceof HandshakeError ? signal.reason : new AbortError(`${what} aborted`, { cause: signal?.reason }))
     if (signal?.aborted === true) onAbort()
@@ -36,13 +40,14 @@ export function asHandshakeError(e: unknown, what: string): unknown {
   return e
 }
 
-/** Why a channel stream gave no session id (SPEC.md §5.5): a length prefix above 32 bytes, more bytes
- *  buffered than one id, no id in time, dropped for a newer stream, or the stream ended first. */
-export function preambleFailure(e: unknown): string {
+/** Why a channel stream gave no session id (SPEC.md §5.5), as a counted reason: a length prefix above
+ *  32 bytes, more bytes buffered than one id, no id in time, or dropped for a newer stream. Undefined
+ *  when it is nobody's fault (we are stopping, or the stream ended first). */
+export function preambleFailure(e: unknown): string | undefined {
   if (isFrameTooLarge(e)) return 'channel:bad-preamble'
   if (isBufferLimitError(e)) return 'channel:overflow'
   if (e instanceof HandshakeError) return e.reason === 'handshake:timeout' ? 'channel:timeout' : e.reason
-  return 'channel:closed'
+  return undefined
 }
 
 /** Read limits of a handshake stream: one message, and nothing buffered beyond it. */
