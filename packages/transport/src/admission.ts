@@ -1,6 +1,7 @@
-// Admission of unauthenticated work (SPEC.md §5.5): the inbound handshake slots. A sans-IO core —
-// time is a parameter, no timers, no streams: PqLinks asks it whom to admit and whom to drop, and
-// does the dropping.
+// Admission of unauthenticated work (SPEC.md §5.5): the bounds on what a stream may make us hold
+// before it is authenticated, the channel streams waiting for their session id, and the inbound
+// handshake slots. Sans-IO cores — time is a parameter, no timers, no streams: PqLinks asks them
+// whom to admit and whom to drop, and does the dropping.
 //
 // What it guarantees (each bound an exported constant below):
 // - at most MAX_PENDING_HANDSHAKES inbound handshakes at once, each costing us an X-Wing
