@@ -4,74 +4,25 @@
 // network issue: peers see each other, messages arrive, a killed node disappears, a restarted
 // coordinator keeps its PeerId and its new adverts verify on the nodes, and bad starts exit 1 with a
 // one-line reason.
-import { spawn, spawnSync } from 'node:child_process'
-import type { ChildProcess } from 'node:child_process'
-import { createSocket } from 'node:dgram'
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { ControlClient } from '@saorsa-gossip/node'
 import type { NodeStatus, PeerStatus } from '@saorsa-gossip/node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+// The process helpers shared with the coordinator's end-to-end tests.
+import { CLI, COORD, freePort, json, start as startProcess } from '../../coordinator/test/helpers.js'
+import type { Proc } from '../../coordinator/test/helpers.js'
 
-const CLI = join(import.meta.dirname, '..', 'bin', 'saorsa-gossip.js')
-const COORD = join(import.meta.dirname, '..', '..', 'coordinator', 'bin', 'saorsa-coordinator.js')
 // Short enough for a Unix socket path under the temp dir.
 const home = mkdtempSync(join(tmpdir(), 'sg-net-'))
 const env = { ...process.env, SAORSA_GOSSIP_HOME: home, SAORSA_GOSSIP_PASSPHRASE: '' }
 
-interface Proc {
-  child: ChildProcess
-  lines: string[]
-  exited: Promise<number | null>
-  /** Resolves with the first line (stdout or stderr, past or future) that `match` accepts. */
-  line<T>(match: (l: string) => T | undefined, ms: number): Promise<T>
-}
 const procs: Proc[] = []
-
+/** A process of this suite (killed at the end if still running). */
 function start(bin: string, args: string[]): Proc {
-  const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-  const lines: string[] = []
-  const watchers = new Set<(l: string) => void>()
-  for (const s of [child.stdout, child.stderr]) {
-    if (s === null) continue
-    createInterface({ input: s }).on('line', (l) => {
-      lines.push(l)
-      for (const w of [...watchers]) w(l)
-    })
-  }
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  const p: Proc = {
-    child,
-    lines,
-    exited,
-    line: (match, ms) =>
-      new Promise((resolve, reject) => {
-        for (const l of lines) {
-          const m = match(l)
-          if (m !== undefined) return resolve(m)
-        }
-        const timer = setTimeout(() => {
-          watchers.delete(w)
-          reject(new Error(`no matching line within ${ms} ms; output:\n${lines.join('\n')}`))
-        }, ms)
-        const w = (l: string): void => {
-          const m = match(l)
-          if (m === undefined) return
-          clearTimeout(timer)
-          watchers.delete(w)
-          resolve(m)
-        }
-        watchers.add(w)
-        void exited.then((code) => {
-          if (!watchers.delete(w)) return
-          clearTimeout(timer)
-          reject(new Error(`process exited (${code}) first; output:\n${lines.join('\n')}`))
-        })
-      })
-  }
+  const p = startProcess(bin, args, env)
   procs.push(p)
   return p
 }
@@ -79,34 +30,6 @@ function start(bin: string, args: string[]): Proc {
 function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], { env, encoding: 'utf8', timeout: 60_000 })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
-}
-
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const s = createServer()
-      s.once('error', reject)
-      s.listen(0, '127.0.0.1', () => {
-        const a = s.address()
-        s.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0))
-      })
-    })
-    const udpFree = await new Promise<boolean>((resolve) => {
-      const u = createSocket('udp4')
-      u.once('error', () => resolve(false))
-      u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)))
-    })
-    if (udpFree) return port
-  }
-}
-
-const json = (l: string): Record<string, unknown> | undefined => {
-  try {
-    const v = JSON.parse(l) as unknown
-    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : undefined
-  } catch {
-    return undefined
-  }
 }
 
 async function startCoordinator(port: number, extra: string[] = []): Promise<{ proc: Proc; peerId: string }> {
@@ -205,7 +128,7 @@ describe('a network of separate processes', () => {
     const flaps = nodes.flatMap((n) => n.proc.lines.filter((l) => ['member:suspect', 'peer:down'].includes(String(json(l)?.event))))
     console.info(`figures: ${flaps.length} suspicions or neighbour losses among live peers so far`, flaps)
     for (const s of subs) s.child.kill('SIGINT')
-    expect(await Promise.all(subs.map((s) => s.exited))).toEqual([0, 0])
+    expect((await Promise.all(subs.map((s) => s.exited))).map((e) => e.code)).toEqual([0, 0])
   }, 120_000)
 
   it('a killed node disappears from the others\' peers within 5 s', async () => {
@@ -232,7 +155,7 @@ describe('a network of separate processes', () => {
   it('a restarted coordinator keeps its PeerId, and its new adverts verify on the nodes', async () => {
     const before = coordinator.peerId
     coordinator.proc.child.kill('SIGINT')
-    expect(await coordinator.proc.exited).toBe(0)
+    expect((await coordinator.proc.exited).code).toBe(0)
     const restartedAt = Date.now()
     const metricsPort = await freePort()
     coordinator = await startCoordinator(port, ['--metrics', `127.0.0.1:${metricsPort}`, '--verbose'])

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { runFuzz } from './harness.js'
+import { emptyReport, runFuzz } from './harness.js'
 import type { FuzzReport } from './harness.js'
 import { TARGETS } from './targets.js'
 
@@ -95,20 +95,9 @@ for (const name of names) {
     } else {
       // The process died: that is a crash of this target.
       reports.push({
-        target: name,
-        seed,
-        inputs: 0,
-        accepted: 0,
-        rejected: 0,
-        reasons: {},
-        kinds: {},
+        ...emptyReport(name, seed),
         crashes: 1,
         crashSamples: [{ kind: 'random', inputHex: '', error: `process exited with ${child.signal ?? child.status}` }],
-        slowestMs: 0,
-        slowestInputHex: '',
-        over50MsOnce: 0,
-        over50Ms: 0,
-        slowSamples: [],
         totalMs: Math.round(performance.now() - started)
       })
     }

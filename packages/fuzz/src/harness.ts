@@ -54,6 +54,11 @@ export const SLOW_MS = 50
 
 const hex = (b: Uint8Array, max = 512): string => Buffer.from(b.subarray(0, max)).toString('hex') + (b.length > max ? `…(${b.length} bytes)` : '')
 
+/** A report with nothing counted yet. */
+export function emptyReport(target: string, seed: number): FuzzReport {
+  return { target, seed, inputs: 0, accepted: 0, rejected: 0, reasons: {}, kinds: {}, crashes: 0, crashSamples: [], slowestMs: 0, slowestInputHex: '', over50MsOnce: 0, over50Ms: 0, slowSamples: [], totalMs: 0 }
+}
+
 /** Runs `target` for `opts.inputs` generated inputs; never throws for a crashing input (it is reported). */
 export async function runFuzz(target: FuzzTarget, opts: FuzzOptions = {}): Promise<FuzzReport> {
   const inputs = opts.inputs ?? 10_000
@@ -62,23 +67,7 @@ export async function runFuzz(target: FuzzTarget, opts: FuzzOptions = {}): Promi
   const rng = createSeededRng(seed)
   const corpus = target.seeds()
   if (corpus.length === 0) throw new Error(`target ${target.name} has no seeds`)
-  const report: FuzzReport = {
-    target: target.name,
-    seed,
-    inputs: 0,
-    accepted: 0,
-    rejected: 0,
-    reasons: {},
-    kinds: {},
-    crashes: 0,
-    crashSamples: [],
-    slowestMs: 0,
-    slowestInputHex: '',
-    over50MsOnce: 0,
-    over50Ms: 0,
-    slowSamples: [],
-    totalMs: 0
-  }
+  const report = emptyReport(target.name, seed)
   const timeOnce = async (input: Uint8Array): Promise<number> => {
     const t = performance.now()
     try {

@@ -1,6 +1,7 @@
 // Hand-built hostile CBOR: the value-sharing bomb that killed nodes before the strict decoder
 // (issue "Hostile bytes and faults"), and a family of nested, shared, tagged and oversized items up
 // to a frame's size. Used by the regression tests at every entry point and mixed into fuzzing.
+import { concatBytes } from '@saorsa-gossip/types'
 
 /** A CBOR item head (major type `major`, argument `n`) in its shortest form. */
 export function head(major: number, n: number): Uint8Array {
@@ -14,17 +15,7 @@ export function head(major: number, n: number): Uint8Array {
 }
 
 /** Concatenation of byte arrays. */
-export function cat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0
-  for (const p of parts) n += p.length
-  const out = new Uint8Array(n)
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
-}
+export const cat = (...parts: Uint8Array[]): Uint8Array => concatBytes(...parts)
 
 /**
  * The value-sharing bomb (tags 28 "shareable" and 29 "sharedref", RFC 8949 registry / cbor-x): each

@@ -1,7 +1,7 @@
 // @saorsa-gossip/fuzz — the only barrel of the package (private: the project's own fuzz harness).
 
 /** The fuzz loop and its report. */
-export { runFuzz, SLOW_MS } from './harness.js'
+export { emptyReport, runFuzz, SLOW_MS } from './harness.js'
 export type { FuzzCrash, FuzzOptions, FuzzReport } from './harness.js'
 
 /** Every target (one per decoder that takes bytes from a peer, a socket or a file). */

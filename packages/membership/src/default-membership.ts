@@ -7,7 +7,7 @@ import { createSeededRng, systemClock } from '@saorsa-gossip/types'
 import type { Transport } from '@saorsa-gossip/transport'
 import { decodeMembershipMessage, encodeMembershipMessage, FOREIGN_PROTO, MEMBERSHIP_LIMITS } from './codec.js'
 import { DialLimiter, ownScopes, plausibleAddrs } from './dial-policy.js'
-import type { AddressScope, DIAL_POLICY_DEFAULTS } from './dial-policy.js'
+import type { AddressScope, DialPolicyConfig } from './dial-policy.js'
 import type { Membership, MembershipEvents } from './membership.js'
 import { MembershipCore } from './proto/membership.js'
 import type { MembershipCommand, MembershipConfig, MembershipInput } from './proto/membership.js'
@@ -28,7 +28,7 @@ export interface DefaultMembershipInit {
   /** Seed of the protocol RNG (default: random). Protocol decisions only, never keys. */
   seed?: number
   /** Limits on dials to peers we are not connected to (SPEC.md §6.2; defaults DIAL_POLICY_DEFAULTS). */
-  dialPolicy?: Partial<typeof DIAL_POLICY_DEFAULTS>
+  dialPolicy?: Partial<DialPolicyConfig>
 }
 
 /**

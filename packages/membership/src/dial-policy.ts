@@ -11,8 +11,22 @@
 /** Where an address points. `opaque`: not a multiaddr (e.g. `memory://3` of the in-process transport). */
 export type AddressScope = 'loopback' | 'private' | 'link-local' | 'public' | 'opaque' | 'invalid'
 
+/** Limits on dials to peers we are not connected to. */
+export interface DialPolicyConfig {
+  /** Dials per second to peers we are not connected to (sustained). */
+  dialsPerSecond: number
+  /** Dials that may be made at once after a quiet period. */
+  dialBurst: number
+  /** Dials in flight at once. */
+  maxConcurrentDials: number
+  /** An address that failed is not dialled again for this long (ms). */
+  failedAddressCooldownMs: number
+  /** Failed addresses remembered (the oldest are forgotten first). */
+  maxFailedAddresses: number
+}
+
 /** Defaults of the dial limiter (SPEC.md §6.2). */
-export const DIAL_POLICY_DEFAULTS = {
+export const DIAL_POLICY_DEFAULTS: Readonly<DialPolicyConfig> = {
   /** Dials per second to peers we are not connected to (sustained). */
   dialsPerSecond: 10,
   /** Dials that may be made at once after a quiet period. */
@@ -23,7 +37,7 @@ export const DIAL_POLICY_DEFAULTS = {
   failedAddressCooldownMs: 30_000,
   /** Failed addresses remembered (the oldest are forgotten first). */
   maxFailedAddresses: 4096
-} as const
+}
 
 function ipv4Scope(host: string): AddressScope {
   const parts = host.split('.')
@@ -98,13 +112,13 @@ export function plausibleAddrs(addrs: readonly string[], scopes: ReadonlySet<Add
 
 /** Dial admission: a token bucket over time, at most one dial per peer and `maxConcurrentDials` at once, failed-address cooldowns. */
 export class DialLimiter {
-  readonly #cfg: typeof DIAL_POLICY_DEFAULTS
+  readonly #cfg: DialPolicyConfig
   #tokens: number
   #at: number
   readonly #inFlight = new Set<string>()
   readonly #failed = new Map<string, number>()
 
-  constructor(now: number, config: Partial<typeof DIAL_POLICY_DEFAULTS> = {}) {
+  constructor(now: number, config: Partial<DialPolicyConfig> = {}) {
     this.#cfg = { ...DIAL_POLICY_DEFAULTS, ...config }
     this.#tokens = this.#cfg.dialBurst
     this.#at = now

@@ -10,5 +10,5 @@ export { decodeMembershipMessage, encodeMembershipMessage, FOREIGN_PROTO, MEMBER
 export type { Membership, MembershipEvents } from './membership.js'
 export { DefaultMembership } from './default-membership.js'
 export { addressScope, DIAL_POLICY_DEFAULTS, DialLimiter, ownScopes, plausibleAddrs } from './dial-policy.js'
-export type { AddressScope } from './dial-policy.js'
+export type { AddressScope, DialPolicyConfig } from './dial-policy.js'
 export type { DefaultMembershipComponents, DefaultMembershipInit } from './default-membership.js'

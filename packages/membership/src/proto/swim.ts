@@ -384,7 +384,19 @@ export class Swim {
     const ids = new Set(chosen.map((m) => m.peer.id))
     const passive = this.#rrNext(ids)
     if (passive !== undefined) chosen = [...chosen, passive]
-    for (const m of chosen) if (m.probeSeq === undefined) this.#probe(m, out)
+    for (const m of chosen) {
+      if (m.probeSeq === undefined) this.#probe(m, out)
+      else if (m.state === 'suspect') {
+        // Lifeguard buddy system: the PING is how the suspect hears of its suspicion, so it goes out
+        // every period even while an earlier probe is still open. The LHM stretches a round beyond T
+        // (×(1 + health)) exactly when we have just suspected someone (a failed probe is +1 or +2),
+        // and a stretched round used to swallow the next one or two buddy PINGs: at 10 % loss every
+        // false failure traced had 1–2 PINGs to the suspect in its 3 s window instead of 3. The old
+        // round is dropped (its timers become stale): its outcome could not clear a suspicion anyway.
+        this.#probes.delete(m.probeSeq)
+        this.#probe(m, out)
+      }
+    }
   }
 
   #probe(m: Member, out: SwimCommand[]): void {
@@ -410,8 +422,12 @@ export class Swim {
       helpers = candidates.filter((m) => picked.has(m)) // table order: deterministic given the set
     }
     p.helpers = helpers.map((m) => m.peer.id)
+    // Buddy system through the helpers: a PING_REQ about a suspect leads with the suspicion, and the
+    // helper's PING hands it on (#onPingReq). When our own PING or the suspect's ACK is lost, the
+    // suspect still hears of the suspicion and its refutation comes back on the relayed ACK; without
+    // this the indirect round proved the suspect reachable but could not clear the suspicion.
     for (const h of helpers) {
-      out.push({ type: 'send', to: h.peer, msg: { type: 'ping-req', seq, target: target.peer, updates: this.#piggyback(h.peer.id) } })
+      out.push({ type: 'send', to: h.peer, msg: { type: 'ping-req', seq, target: target.peer, updates: this.#piggyback(h.peer.id, this.#cfg.maxPiggyback, p.target) } })
     }
   }
 
@@ -471,7 +487,7 @@ export class Swim {
         this.#onAck(from, msg.seq, msg.updates, out)
         break
       case 'ping-req':
-        this.#onPingReq(from, msg.seq, msg.target, out)
+        this.#onPingReq(from, msg.seq, msg.target, msg.updates, out)
         break
       case 'nack': {
         const p = this.#probes.get(msg.seq)
@@ -498,12 +514,20 @@ export class Swim {
     out.push({ type: 'send', to: r.requester, msg: { type: 'ack', seq: r.reqSeq, updates: [...own, ...rest] } })
   }
 
-  /** A helper "on receiving this message, pings Mj and forwards the Mj's ack (if received) back to Mi." */
-  #onPingReq(from: PeerInfo, reqSeq: number, target: PeerInfo, out: SwimCommand[]): void {
+  /**
+   * A helper "on receiving this message, pings Mj and forwards the Mj's ack (if received) back to Mi."
+   * A suspicion of Mj carried by the PING_REQ rides first on our PING to Mj (Lifeguard buddy system:
+   * the suspected member hears of it first), whether or not we watch Mj ourselves, so Mj refutes on
+   * the ACK we relay to the requester.
+   */
+  #onPingReq(from: PeerInfo, reqSeq: number, target: PeerInfo, updates: readonly SwimUpdate[], out: SwimCommand[]): void {
     if (target.id === this.#me.id || target.id === from.id || this.#relays.size >= this.#cfg.maxRelays) return
     const seq = this.#nextSeq()
     this.#relays.set(seq, { requester: from, reqSeq, target: target.id, nacked: false })
-    out.push({ type: 'send', to: target, msg: { type: 'ping', seq, updates: this.#piggyback(target.id) } })
+    const news = updates.find((u) => u.peer.id === target.id && u.state !== 'alive')
+    const ours = this.#piggyback(target.id, this.#cfg.maxPiggyback - (news === undefined ? 0 : 1))
+    const carry = news !== undefined && !ours.some((u) => u.peer.id === target.id) ? [news, ...ours] : ours
+    out.push({ type: 'send', to: target, msg: { type: 'ping', seq, updates: carry } })
     out.push({ type: 'schedule', after: this.#cfg.nackTimeoutMs, timer: { type: 'relay-timeout', seq, phase: 'nack' } })
   }
 
@@ -622,7 +646,6 @@ export class Swim {
     }
   }
 
-  /** Updates for a message to `to`: the buddy suspicion first, then least-sent, newest first; each counted. */
   /**
    * A peer that suspects us must hear our refutation, however many times it has already been gossiped:
    * if the one ACK carrying it is lost, the accuser's only other source is the grapevine, which need not
@@ -635,7 +658,12 @@ export class Swim {
     if (this.#accusers.size > MAX_ACCUSERS) this.#accusers.delete(this.#accusers.keys().next().value as PeerId)
   }
 
-  #piggyback(to: PeerId, max: number = this.#cfg.maxPiggyback): SwimUpdate[] {
+  /**
+   * Updates for a message to `to`: our owed refutation, then the buddy suspicion of `subject` (the
+   * member the message is about: `to` itself for PING/ACK, the target for PING_REQ), then least-sent,
+   * newest first; each counted.
+   */
+  #piggyback(to: PeerId, max: number = this.#cfg.maxPiggyback, subject: PeerId = to): SwimUpdate[] {
     const out: SwimUpdate[] = []
     if (max <= 0) return out
     const owed = this.#accusers.get(to)
@@ -644,12 +672,12 @@ export class Swim {
       if (owed <= 1) this.#accusers.delete(to)
       else this.#accusers.set(to, owed - 1)
     }
-    const target = this.#members.get(to)
+    const target = this.#members.get(subject)
     let buddy: PeerId | undefined
-    if (target !== undefined && target.state === 'suspect') {
+    if (target !== undefined && target.state === 'suspect' && out.length < max) {
       // Lifeguard buddy system: a suspect always hears about its suspicion when we ping it.
       out.push({ peer: target.peer, state: 'suspect', incarnation: target.incarnation })
-      buddy = to
+      buddy = target.peer.id
     }
     if (this.#queue.size === 0) return out
     let live = 1
