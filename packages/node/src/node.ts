@@ -82,7 +82,7 @@ export interface NodeStatus {
   joinedVia: BootstrapResult | undefined
   transport: {
     sessions: number
-    /** Outer connections (authenticated or not). */
+    /** Peers with a live authenticated link. */
     peers: number
     /** Inbound handshakes in progress and connections with only unauthenticated streams (SPEC.md §5.5). */
     pendingHandshakes: number
