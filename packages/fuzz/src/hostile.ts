@@ -67,6 +67,10 @@ export function hostileFamily(maxBytes: number): HostileItem[] {
     { name: 'typed array tag', bytes: Uint8Array.of(0xd8, 0x40, 0x43, 1, 2, 3) },
     { name: 'indefinite arrays nested', bytes: cat(fill(Math.floor(body / 2), 0x9f), fill(Math.floor(body / 2), 0xff)) },
     { name: 'indefinite byte string chunks', bytes: cat(Uint8Array.of(0x5f), fill(body - 2, 0x40), Uint8Array.of(0xff)) },
-    { name: 'float64 NaN', bytes: Uint8Array.of(0xfb, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0) }
+    { name: 'float64 NaN', bytes: Uint8Array.of(0xfb, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0) },
+    // Maps nested as keys of maps (each level's key holds all the deeper ones), and one huge key.
+    { name: 'maps nested as map keys', bytes: cat(fill(Math.floor((body - 2) / 2), 0xa1), Uint8Array.of(0x00, 0x00), fill(Math.floor((body - 2) / 2), 0x00)) },
+    { name: 'a map whose key fills the limit', bytes: cat(Uint8Array.of(0xa1), head(2, body - 12), fill(body - 12, 0x01), Uint8Array.of(0x00)) },
+    { name: 'a map with a text key filling the limit', bytes: cat(Uint8Array.of(0xa1), head(3, body - 12), fill(body - 12, 0x61), Uint8Array.of(0x00)) }
   ].filter((h) => h.bytes.length <= maxBytes)
 }

@@ -19,6 +19,15 @@ const encoder = new Encoder({
   useTimestamp32: false
 } as ConstructorParameters<typeof Encoder>[0])
 
+/** Deepest nesting of arrays and maps `decodeCbor` accepts (the encoder refuses deeper too). */
+export const MAX_CBOR_DEPTH = 64
+/**
+ * Most data items one `decodeCbor` call accepts by default. The largest protocol message (a pub/sub
+ * IHAVE of 1,024 entries) has about 3,100; this bound keeps the objects a hostile 4 MiB frame can make
+ * (every item costs at least one input byte, but a JS object costs tens) to a few MB.
+ */
+export const MAX_CBOR_ITEMS = 16_384
+
 /** A value that the strict codec can carry. */
 export type CborValue =
   | number
@@ -33,7 +42,7 @@ export type CborValue =
 const TWO32 = 0x1_0000_0000
 
 function normalise(v: unknown, depth: number): unknown {
-  if (depth > 64) throw new RangeError('CBOR value nested deeper than 64 levels')
+  if (depth > MAX_CBOR_DEPTH) throw new RangeError(`CBOR value nested deeper than ${MAX_CBOR_DEPTH} levels`)
   switch (typeof v) {
     case 'number':
       if (!Number.isInteger(v)) throw new RangeError(`CBOR codec carries integers only, got ${v}`)
@@ -41,9 +50,13 @@ function normalise(v: unknown, depth: number): unknown {
       return v >= TWO32 || v < -TWO32 ? BigInt(v) : v
     case 'bigint':
       // Only what fits CBOR major types 0/1 (8-byte argument); no bignum tags (RFC 8949 §3.4.3).
-      if (v > 0xffff_ffff_ffff_ffffn || v < -0x1_0000_0000_0000_0000n) throw new RangeError('integer outside 64-bit range')
+      // (−2^64 is representable in CBOR, but cbor-x writes it as a bignum tag: refused here.)
+      if (v > 0xffff_ffff_ffff_ffffn || v <= -0x1_0000_0000_0000_0000n) throw new RangeError('integer outside 64-bit range')
       return v < TWO32 && v >= -TWO32 ? Number(v) : v
     case 'string':
+      // A lone surrogate has no UTF-8 form (the decoder would refuse what we wrote).
+      if (!v.isWellFormed()) throw new RangeError('text string has a lone surrogate (not valid UTF-8)')
+      return v
     case 'boolean':
       return v
     case 'object':
@@ -52,10 +65,17 @@ function normalise(v: unknown, depth: number): unknown {
         // Plain Uint8Array so cbor-x writes a byte string with no typed-array tag.
         return v.constructor === Uint8Array ? v : new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
       }
-      if (Array.isArray(v)) return v.map((x) => normalise(x, depth + 1))
+      if (Array.isArray(v)) {
+        if (depth >= MAX_CBOR_DEPTH) throw new RangeError(`CBOR value nested deeper than ${MAX_CBOR_DEPTH} levels`)
+        return v.map((x) => normalise(x, depth + 1))
+      }
       if (v instanceof Map) {
+        if (depth >= MAX_CBOR_DEPTH) throw new RangeError(`CBOR value nested deeper than ${MAX_CBOR_DEPTH} levels`)
         const m = new Map<unknown, unknown>()
-        for (const [k, x] of v) m.set(normalise(k, depth + 1), normalise(x, depth + 1))
+        for (const [k, x] of v) {
+          if (typeof k !== 'number' && typeof k !== 'bigint' && typeof k !== 'string') throw new TypeError('map keys must be integers or text strings')
+          m.set(normalise(k, depth + 1), normalise(x, depth + 1))
+        }
         return m
       }
       break
@@ -69,15 +89,6 @@ export function encodeCbor(value: CborValue): Uint8Array {
   // Copy out of cbor-x's shared buffer into a plain, exactly-sized Uint8Array.
   return new Uint8Array(out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength))
 }
-
-/** Deepest nesting of arrays and maps `decodeCbor` accepts (the encoder refuses deeper too). */
-export const MAX_CBOR_DEPTH = 64
-/**
- * Most data items one `decodeCbor` call accepts by default. The largest protocol message (a pub/sub
- * IHAVE of 1,024 entries) has about 3,100; this bound keeps the objects a hostile 4 MiB frame can make
- * (every item costs at least one input byte, but a JS object costs tens) to a few MB.
- */
-export const MAX_CBOR_ITEMS = 16_384
 
 /** Options of `decodeCbor`. */
 export interface DecodeCborOptions {
@@ -165,7 +176,9 @@ class StrictReader {
       }
       case 2: {
         const len = this.length(ai, 1)
-        const out = b.slice(this.pos, this.pos + len) // a fresh copy: never aliases the input
+        // A fresh plain copy that never aliases the input (a Buffer's slice would be a view).
+        const out = new Uint8Array(len)
+        out.set(b.subarray(this.pos, this.pos + len))
         this.pos += len
         return out
       }
@@ -194,15 +207,12 @@ class StrictReader {
         const len = this.length(ai, 2)
         if (len * 2 > this.maxItems - this.items) this.fail(`more than ${this.maxItems} data items`, 'cbor-items')
         const out = new Map<unknown, unknown>()
-        const seen = new Set<string>()
         for (let i = 0; i < len; i++) {
-          const start = this.pos
+          // Keys are integers or text strings (SPEC §3.1), so a Map compares them by value in
+          // constant time per key: a duplicate (RFC 8949 §5.6: not valid) is found as it is read.
           const k = this.item(depth + 1)
-          // Duplicate keys are compared by their encoded bytes (RFC 8949 §5.6: a map with duplicate keys is not valid).
-          let raw = ''
-          for (let j = start; j < this.pos; j++) raw += String.fromCharCode(b[j]!)
-          if (seen.has(raw)) this.fail('duplicate map key', 'canonical')
-          seen.add(raw)
+          if (typeof k !== 'number' && typeof k !== 'bigint' && typeof k !== 'string') this.fail('map key is not an integer or a text string', 'canonical')
+          if (out.has(k)) this.fail('duplicate map key', 'canonical')
           out.set(k, this.item(depth + 1))
         }
         return out

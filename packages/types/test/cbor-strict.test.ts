@@ -106,7 +106,9 @@ describe('strict CBOR decoder', () => {
   it.each([
     ['tag 28 (shareable)', 'd81c01', 'cbor-tag'],
     ['tag 29 (sharedref)', '82d81c01d81d00', 'cbor-tag'],
-    ['duplicate byte-string keys', 'a2410101410102', 'canonical'],
+    ['byte-string map keys', 'a2410101410102', 'canonical'],
+    ['duplicate integer keys', 'a201020103', 'canonical'],
+    ['duplicate text keys', 'a2616101616102', 'canonical'],
     ['undefined', 'f7', 'canonical'],
     ['simple value 16', 'f0', 'canonical'],
     ['reserved additional info 28', '1c', 'cbor'],
@@ -117,6 +119,24 @@ describe('strict CBOR decoder', () => {
   ])('rejects %s', (_n, h, reason) => {
     const r = newDecode(Uint8Array.from(Buffer.from(h, 'hex')))
     expect(r).toEqual({ ok: false, reason })
+  })
+
+  it('the encoder refuses what the decoder would refuse: lone surrogates, −2^64, nesting beyond 64, non-scalar map keys', () => {
+    expect(() => encodeCbor('a\uD800b')).toThrow(RangeError)
+    expect(() => encodeCbor(-(2n ** 64n))).toThrow(RangeError)
+    expect(decodeCbor(encodeCbor(-(2n ** 64n) + 1n))).toBe(-(2n ** 64n) + 1n)
+    let deep: CborValue = 0
+    for (let i = 0; i < MAX_CBOR_DEPTH; i++) deep = [deep]
+    expect(() => decodeCbor(encodeCbor(deep))).not.toThrow()
+    expect(() => encodeCbor([deep])).toThrow(RangeError)
+    expect(() => encodeCbor(new Map([[new Uint8Array(1), 1]]))).toThrow(TypeError)
+  })
+
+  it('returns byte strings that never alias the input, even from a Buffer', () => {
+    const input = Buffer.from(encodeCbor([new Uint8Array([7, 8, 9])]))
+    const [out] = decodeCbor(input) as [Uint8Array]
+    expect(Buffer.isBuffer(out)).toBe(false)
+    expect(out.buffer).not.toBe(input.buffer)
   })
 
   it('keeps a leading byte-order mark in text (it is part of the string)', () => {
