@@ -335,6 +335,33 @@ describe('Plumtree core: validation, replays and scores', () => {
     expect(more).toContain('rate-limit')
   })
 
+  it('an answer we asked for is charged its bytes once; copies in graft mode of ids we never asked for spend the ordinary budget', () => {
+    const lim = { perSecond: 1, burst: 2 }
+    const bytesLim = { perSecond: 1, burst: 10_000 }
+    const p = core([A], { rateLimit: lim, newPeerRateLimit: lim, byteLimit: bytesLim, newPeerByteLimit: bytesLim })
+    const out = p.handle(from(A, { type: 'ihave', topic: TOPIC, entries: [0, 1, 2, 3].map((n) => ({ id: mid(n), hops: 1 })) }), 0)
+    for (const c of out) if (c.type === 'schedule' && c.timer.type === 'graft') p.handle({ type: 'timer', timer: c.timer }, 1000)
+    // Four requested answers of 2,400 bytes: 9,600 of the 10,000-byte burst, each charged once.
+    const answered = [0, 1, 2, 3].map((n) => events(p.handle({ type: 'message', from: A, msg: gossip(n, 2, 'graft'), bytes: 2400 }, 1001)))
+    expect(answered.flat().filter((e) => e.type === 'deliver')).toHaveLength(4)
+    expect(answered.flat().filter((e) => e.type === 'rejected')).toEqual([])
+    // "Answers" with ids we never asked for: the ordinary message budget (burst 2, the IHAVE took one,
+    // one more refilled at 1/s by t = 1 s): two go through, the third is over budget.
+    const forged = [10, 11, 12].map((n) => rejectedReasons(p.handle({ type: 'message', from: A, msg: gossip(n, 2, 'graft') }, 1002)))
+    expect(forged).toEqual([[], [], ['rate-limit']])
+  })
+
+  it('a stale copy we asked for is dropped without blame; a stale push costs the sender', () => {
+    const p = new Plumtree<Body>(ME, {}, createSeededRng(7), ({ data }) => (data.n >= 100 ? 'stale' : undefined))
+    p.handle({ type: 'neighbor-up', peer: A }, 0)
+    const out = p.handle(from(A, { type: 'ihave', topic: TOPIC, entries: [{ id: mid(100), hops: 1 }] }), 0)
+    for (const c of out) if (c.type === 'schedule' && c.timer.type === 'graft') p.handle({ type: 'timer', timer: c.timer }, 1000)
+    expect(rejectedReasons(p.handle(from(A, gossip(100, 2, 'graft')), 1001))).toEqual(['stale'])
+    expect(p.scores.get(A, 1001)).toBe(0)
+    expect(rejectedReasons(p.handle(from(A, gossip(101, 1)), 1002))).toEqual(['stale'])
+    expect(p.scores.get(A, 1002)).toBe(-10)
+  })
+
   it('a peer asking for more ids than its budget gets nothing and is scored', () => {
     const p = core([A], { requestLimit: { perSecond: 1, burst: 2 } })
     p.handle(from(A, gossip(1, 1)), 0)

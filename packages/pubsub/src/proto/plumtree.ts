@@ -124,9 +124,9 @@ export const DEFAULT_PLUMTREE_CONFIG: PlumtreeConfig = {
 
 /** Most peers with per-peer state (rate budgets, link timestamps). */
 const MAX_PEER_STATES = 4096
-/** Most solicited copies a peer may have outstanding (a 3,840-cell SYNC asks for at most that many). */
+/** Most ids a peer may have outstanding from our requests (a 3,840-cell SYNC asks for at most that many). */
 const SOLICITED_MAX = 4096
-/** How long after our last request its answers are still expected (ms). */
+/** How long after our SYNC its answer is still expected (ms). */
 const SOLICITED_WINDOW_MS = 10_000
 
 interface TopicState {
@@ -187,10 +187,11 @@ interface PeerState {
   readonly inboundBytes: TokenBucket
   /** Since when the peer has had no penalty (its budgets grow with this). */
   goodSince: number
-  /** Copies we asked this peer for (ids in our IWANT/GRAFTs, cells of our SYNCs): answers spend this, not the inbound budget. */
-  solicited: number
-  /** The solicited allowance lapses at this time. */
-  solicitedUntil: number
+  /** Ids we asked this peer for (IWANT, GRAFT; oldest forgotten beyond SOLICITED_MAX): their copies spend these, not the inbound budget. */
+  readonly requested: Set<MessageId>
+  /** Copies the answer to our last SYNC to this peer may carry (its cells), and until when. */
+  syncAllowance: number
+  syncAllowanceUntil: number
   readonly requests: TokenBucket
   /** Keys of the missing entries this peer announced (bounded by maxMissingPerPeer). */
   readonly announced: Set<string>
@@ -349,8 +350,9 @@ export class Plumtree<D> {
         inbound: new TokenBucket(r.perSecond, r.burst, this.#now),
         inboundBytes: new TokenBucket(b.perSecond, b.burst, this.#now),
         goodSince: this.#now,
-        solicited: 0,
-        solicitedUntil: 0,
+        requested: new Set(),
+        syncAllowance: 0,
+        syncAllowanceUntil: 0,
         requests: new TokenBucket(q.perSecond, q.burst, this.#now),
         announced: new Set()
       }
@@ -377,6 +379,17 @@ export class Plumtree<D> {
     peer.inboundBytes.setLimits(mix(c.newPeerByteLimit.perSecond, c.byteLimit.perSecond), mix(c.newPeerByteLimit.burst, c.byteLimit.burst))
   }
 
+  /** Whether a `graft` / `sync` copy of `id` answers a request of ours to `peer`; spends it if so. */
+  #solicited(peer: PeerState, id: MessageId, mode: 'graft' | 'sync'): boolean {
+    if (peer.requested.delete(id)) return true
+    // A SYNC's answer carries ids we could not name in advance: at most its cells' worth, for a while.
+    if (mode === 'sync' && peer.syncAllowance > 0 && peer.syncAllowanceUntil > this.#now) {
+      peer.syncAllowance--
+      return true
+    }
+    return false
+  }
+
   /** Whether `peer` has earned its full budget (trustRampMs without a penalty). */
   #trusted(peer: PeerState): boolean {
     return this.#now - peer.goodSince >= this.config.trustRampMs
@@ -390,22 +403,24 @@ export class Plumtree<D> {
     }
     const peer = this.#peer(from)
     if (peer.inbound.burst < this.config.rateLimit.burst || peer.inboundBytes.burst < this.config.byteLimit.burst) this.#grow(peer)
-    if (msg.type === 'gossip' && (msg.mode === 'sync' || msg.mode === 'graft') && peer.solicited > 0 && peer.solicitedUntil > this.#now) {
-      // An answer to our own IWANT, GRAFT or SYNC: spends what we asked for, not the peer's budget
-      // (a catch-up can be thousands of messages). Bytes still count; over them it is dropped without
-      // blame (anti-entropy fetches it again).
-      peer.solicited--
+    if (msg.type === 'gossip' && (msg.mode === 'sync' || msg.mode === 'graft') && this.#solicited(peer, msg.id, msg.mode)) {
+      // An answer to our own IWANT or GRAFT (an id we asked this peer for) or to our SYNC (within
+      // what its cells can carry): it spends that request, not the peer's budget (a catch-up can be
+      // thousands of messages). Bytes still count; over them it is dropped without blame
+      // (anti-entropy fetches it again).
       if (bytes > 0 && !peer.inboundBytes.take(bytes, this.#now)) {
         this.#emit({ type: 'rejected', peer: from, reason: 'byte-limit' })
         return
       }
-    } else if (!peer.inbound.take(1, this.#now)) {
-      this.#penalize(from, this.#trusted(peer) ? 'rate' : 'newcomer-rate', 'rate-limit')
-      return
-    }
-    if (bytes > 0 && !peer.inboundBytes.take(bytes, this.#now)) {
-      this.#penalize(from, this.#trusted(peer) ? 'rate' : 'newcomer-rate', 'byte-limit')
-      return
+    } else {
+      if (!peer.inbound.take(1, this.#now)) {
+        this.#penalize(from, this.#trusted(peer) ? 'rate' : 'newcomer-rate', 'rate-limit')
+        return
+      }
+      if (bytes > 0 && !peer.inboundBytes.take(bytes, this.#now)) {
+        this.#penalize(from, this.#trusted(peer) ? 'rate' : 'newcomer-rate', 'byte-limit')
+        return
+      }
     }
     switch (msg.type) {
       case 'gossip':
@@ -489,7 +504,11 @@ export class Plumtree<D> {
     const verdict = this.#validate({ topic, id, data }, this.#now)
     if (verdict !== undefined) {
       // Not remembered as seen: a forged copy must not block the genuine one.
-      if (verdict === 'stale') this.#penalize(from, 'stale', verdict)
+      // A stale copy we asked for may have been fresh when the peer cached it: blamed only when pushed.
+      if (verdict === 'stale') {
+        if (mode === 'graft' || mode === 'sync') this.#emit({ type: 'rejected', peer: from, reason: verdict })
+        else this.#penalize(from, 'stale', verdict)
+      }
       else if (typeof verdict === 'string') this.#penalize(from, 'invalid', verdict)
       else this.#emit({ type: 'rejected', peer: from, reason: verdict.ignore })
       return
@@ -816,9 +835,10 @@ export class Plumtree<D> {
 
   #penalize(peer: PeerId, event: ScoreEvent, reason: string): void {
     this.#emit({ type: 'rejected', peer, reason })
-    // A penalty sends the peer's budgets back to a newcomer's: they grow again only with good behaviour.
+    // Misbehaviour (not merely going over budget, which a busy honest link can) sends the peer's
+    // budgets back to a newcomer's: they grow again only with good behaviour.
     const state = this.#peers.get(peer)
-    if (state !== undefined) {
+    if (state !== undefined && event !== 'rate' && event !== 'newcomer-rate') {
       state.goodSince = this.#now
       this.#grow(state)
     }
@@ -916,12 +936,18 @@ export class Plumtree<D> {
   }
 
   #send(to: PeerId, msg: PubSubMessage<D>): void {
-    if (msg.type === 'iwant' || msg.type === 'graft' || msg.type === 'sync') {
-      // What we ask for, we let in: the answers spend this allowance instead of the peer's budget.
+    if (msg.type === 'iwant' || msg.type === 'graft') {
+      // What we ask for, we let in: the copies of these ids spend the request, not the peer's budget.
       const p = this.#peer(to)
-      const asked = msg.type === 'sync' ? msg.cells : msg.ids.length
-      p.solicited = Math.min(SOLICITED_MAX, (p.solicitedUntil > this.#now ? p.solicited : 0) + asked)
-      p.solicitedUntil = this.#now + SOLICITED_WINDOW_MS
+      for (const id of msg.ids) {
+        p.requested.delete(id)
+        p.requested.add(id)
+        if (p.requested.size > SOLICITED_MAX) p.requested.delete(p.requested.values().next().value as MessageId)
+      }
+    } else if (msg.type === 'sync') {
+      const p = this.#peer(to)
+      p.syncAllowance = Math.min(SOLICITED_MAX, msg.cells)
+      p.syncAllowanceUntil = this.#now + SOLICITED_WINDOW_MS
     }
     this.#out.push({ type: 'send', to, msg })
   }
