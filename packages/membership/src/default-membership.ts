@@ -48,6 +48,12 @@ function sanitize<T>(v: T, scopes: ReadonlySet<AddressScope>, depth = 0): T {
 
 /** Time allowed for one dial to one address of a peer. */
 const DIAL_TIMEOUT_MS = 5_000
+/** Time allowed for one dial over all of a peer's addresses. */
+const DIAL_DEADLINE_MS = 10_000
+/** Addresses of a peer tried in one dial (a peer may list 8; a made-up one must not hold a dial slot for 40 s). */
+const MAX_ADDRS_PER_DIAL = 4
+/** How long a dial the limits hold back waits for its turn before it counts as failed. */
+const DIAL_ADMIT_WAIT_MS = 10_000
 
 export class DefaultMembership extends TypedEventEmitter<MembershipEvents> implements Membership {
   readonly #transport: Transport
@@ -61,6 +67,8 @@ export class DefaultMembership extends TypedEventEmitter<MembershipEvents> imple
   #dials: DialLimiter | undefined
   /** Dials in progress, by peer: a second send to the same peer waits for the same dial. */
   readonly #dialing = new Map<PeerId, Promise<void>>()
+  /** Dials waiting for a slot, woken when any dial ends. */
+  readonly #dialEnded = new Set<() => void>()
 
   constructor(components: DefaultMembershipComponents, init: DefaultMembershipInit = {}) {
     super()
@@ -203,34 +211,53 @@ export class DefaultMembership extends TypedEventEmitter<MembershipEvents> imple
     }
   }
 
-  /** Dials `to` at its addresses in turn (direct ones first, relay circuits last, as the peer lists them), within the dial limits. */
+  /**
+   * Dials `to` at its addresses in turn (direct ones first, relay circuits last, as the peer lists
+   * them; at most MAX_ADDRS_PER_DIAL of them, DIAL_DEADLINE_MS in all), within the dial limits. A dial
+   * the limits hold back waits for its turn (up to DIAL_ADMIT_WAIT_MS) rather than fail: a local
+   * limit says nothing about the peer.
+   */
   async #dial(to: PeerInfo): Promise<void> {
     const limiter = this.#dials
     if (limiter === undefined) throw new Error('membership stopped')
-    const now = this.#clock.now()
-    const addrs = to.addrs.filter((a) => !limiter.coolingDown(a, now))
+    const addrs = to.addrs.filter((a) => !limiter.coolingDown(to.id, a, this.#clock.now())).slice(0, MAX_ADDRS_PER_DIAL)
     if (addrs.length === 0) throw new Error(to.addrs.length === 0 ? 'no address' : 'every address failed recently')
-    const refused = limiter.admit(to.id, now)
-    if (refused !== undefined) {
-      this.#metrics.increment('saorsa_membership_dials_refused_total', 1, { reason: refused })
-      throw new Error(`dial not admitted (${refused})`)
+    const waitUntil = this.#clock.now() + DIAL_ADMIT_WAIT_MS
+    for (;;) {
+      const refused = limiter.admit(to.id, this.#clock.now())
+      if (refused === undefined) break
+      this.#metrics.increment('saorsa_membership_dials_deferred_total', 1, { reason: refused })
+      if (this.#clock.now() >= waitUntil || this.#core === undefined) throw new Error(`dial not admitted within ${DIAL_ADMIT_WAIT_MS} ms (${refused})`)
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, refused === 'rate' ? Math.max(1, limiter.retryInMs(this.#clock.now())) : 250)
+        this.#dialEnded.add(done)
+        function done(): void {
+          clearTimeout(t)
+          resolve()
+        }
+      })
     }
     this.#metrics.increment('saorsa_membership_dials_total')
+    const deadline = AbortSignal.timeout(DIAL_DEADLINE_MS)
     try {
       let last: unknown
       for (const addr of addrs) {
         try {
-          await this.#transport.dial(addr, { expectedPeer: to.id, signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
-          limiter.result(addr, true, this.#clock.now())
+          await this.#transport.dial(addr, { expectedPeer: to.id, signal: AbortSignal.any([deadline, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) })
+          limiter.result(to.id, addr, true, this.#clock.now())
           return
         } catch (e) {
-          limiter.result(addr, false, this.#clock.now())
+          limiter.result(to.id, addr, false, this.#clock.now())
           last = e
+          if (deadline.aborted) break
         }
       }
       throw last
     } finally {
       limiter.done(to.id)
+      const waiters = [...this.#dialEnded]
+      this.#dialEnded.clear()
+      for (const w of waiters) w()
     }
   }
 }

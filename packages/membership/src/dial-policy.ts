@@ -52,15 +52,59 @@ function ipv4Scope(host: string): AddressScope {
   return 'public'
 }
 
+/** The 16 bytes of an IPv6 address in text form (RFC 4291 §2.2, with `::` and a dotted IPv4 tail), or undefined. */
+function parseIpv6(text: string): Uint8Array | undefined {
+  const h = text.toLowerCase()
+  if (!/^[0-9a-f:.]+$/.test(h) || h.length > 45) return undefined
+  let tail: number[] = []
+  let body = h
+  const dotted = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(h)
+  if (dotted !== null) {
+    const v4 = dotted[2]!.split('.').map((x) => (/^\d{1,3}$/.test(x) ? Number(x) : NaN))
+    if (v4.some((x) => !(x >= 0 && x <= 255))) return undefined
+    tail = [(v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!]
+    body = dotted[1]!.endsWith('::') ? dotted[1]! : dotted[1]!.slice(0, -1)
+  }
+  const halves = body.split('::')
+  if (halves.length > 2) return undefined
+  const groups = (part: string): number[] | undefined => {
+    if (part === '') return []
+    const out: number[] = []
+    for (const g of part.split(':')) {
+      if (!/^[0-9a-f]{1,4}$/.test(g)) return undefined
+      out.push(parseInt(g, 16))
+    }
+    return out
+  }
+  const head = groups(halves[0]!)
+  const rest = halves.length === 2 ? groups(halves[1]!) : []
+  if (head === undefined || rest === undefined) return undefined
+  const given = head.length + rest.length + tail.length
+  if (halves.length === 1 ? given !== 8 : given > 7) return undefined
+  const words = [...head, ...new Array<number>(8 - given).fill(0), ...rest, ...tail]
+  const out = new Uint8Array(16)
+  words.forEach((w, i) => {
+    out[2 * i] = w >> 8
+    out[2 * i + 1] = w & 0xff
+  })
+  return out
+}
+
 function ipv6Scope(host: string): AddressScope {
-  const h = host.toLowerCase()
-  if (!/^[0-9a-f:.]+$/.test(h) || !h.includes(':')) return 'invalid'
-  if (h === '::1') return 'loopback'
-  if (h === '::' || h.startsWith('ff')) return 'invalid'
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h)
-  if (mapped !== null) return ipv4Scope(mapped[1]!)
-  if (/^fe[89ab]/.test(h)) return 'link-local'
-  if (/^f[cd]/.test(h)) return 'private'
+  const b = parseIpv6(host)
+  if (b === undefined) return 'invalid'
+  const zeros = (from: number, to: number): boolean => b.subarray(from, to).every((x) => x === 0)
+  const v4 = (at: number): AddressScope => ipv4Scope(Array.from(b.subarray(at, at + 4)).join('.'))
+  if (zeros(0, 15) && b[15] === 1) return 'loopback' // ::1
+  if (zeros(0, 16)) return 'invalid' // ::
+  if (zeros(0, 10) && b[10] === 0xff && b[11] === 0xff) return v4(12) // ::ffff:a.b.c.d (IPv4-mapped)
+  if (zeros(0, 12)) return 'invalid' // ::a.b.c.d (IPv4-compatible, deprecated)
+  if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && zeros(4, 12)) return v4(12) // 64:ff9b::/96 (NAT64)
+  if (b[0] === 0x20 && b[1] === 0x02) return v4(2) // 2002::/16 (6to4)
+  if (b[0] === 0xff) return 'invalid' // multicast
+  if ((b[0]! & 0xfe) === 0xfc) return 'private' // fc00::/7 (unique local)
+  if (b[0] === 0xfe && (b[1]! & 0xc0) === 0x80) return 'link-local' // fe80::/10
+  if (b[0] === 0xfe && (b[1]! & 0xc0) === 0xc0) return 'private' // fec0::/10 (site-local, deprecated)
   return 'public'
 }
 
@@ -81,8 +125,9 @@ export function addressScope(addr: string): AddressScope {
     case 'dns':
     case 'dns4':
     case 'dns6':
-      if (host.length === 0 || host.length > 253 || !/^[a-z0-9.-]+$/i.test(host)) return 'invalid'
-      return host.toLowerCase() === 'localhost' || host.toLowerCase().endsWith('.localhost') ? 'loopback' : 'public'
+      // A name can resolve anywhere (`localtest.me` is 127.0.0.1), and what it resolves to is only
+      // known once dialled: a peer's claim of a DNS address is not dialled.
+      return 'invalid'
     default:
       return 'invalid'
   }
@@ -124,7 +169,10 @@ export class DialLimiter {
     this.#at = now
   }
 
-  /** Why a dial to `peer` may not start now, or undefined (then it is counted as started: call `done`). */
+  /**
+   * Why a dial to `peer` may not start now, or undefined (then it is counted as started: call `done`).
+   * With `rate`, `retryInMs` tells when a token will be there.
+   */
   admit(peer: string, now: number): 'in-flight' | 'concurrency' | 'rate' | undefined {
     if (this.#inFlight.has(peer)) return 'in-flight'
     if (this.#inFlight.size >= this.#cfg.maxConcurrentDials) return 'concurrency'
@@ -138,27 +186,38 @@ export class DialLimiter {
     return undefined
   }
 
+  /** Milliseconds until the next dial token (0 when one is there now). */
+  retryInMs(now: number): number {
+    const tokens = Math.min(this.#cfg.dialBurst, this.#tokens + (Math.max(0, now - this.#at) / 1000) * this.#cfg.dialsPerSecond)
+    return tokens >= 1 ? 0 : Math.ceil(((1 - tokens) / this.#cfg.dialsPerSecond) * 1000)
+  }
+
   /** The dial to `peer` ended. */
   done(peer: string): void {
     this.#inFlight.delete(peer)
   }
 
-  /** Whether `addr` failed within the cooldown. */
-  coolingDown(addr: string, now: number): boolean {
-    const at = this.#failed.get(addr)
+  /**
+   * Whether dialling `peer` at `addr` failed within the cooldown. Keyed by both: a peer claiming a
+   * made-up PeerId at an honest node's address must not cool that address down for the honest node.
+   */
+  coolingDown(peer: string, addr: string, now: number): boolean {
+    const key = `${peer} ${addr}`
+    const at = this.#failed.get(key)
     if (at === undefined) return false
     if (now - at >= this.#cfg.failedAddressCooldownMs) {
-      this.#failed.delete(addr)
+      this.#failed.delete(key)
       return false
     }
     return true
   }
 
-  /** Records that dialling `addr` failed (or succeeded: forgotten). */
-  result(addr: string, ok: boolean, now: number): void {
-    this.#failed.delete(addr)
+  /** Records that dialling `peer` at `addr` failed (or succeeded: forgotten). */
+  result(peer: string, addr: string, ok: boolean, now: number): void {
+    const key = `${peer} ${addr}`
+    this.#failed.delete(key)
     if (ok) return
-    this.#failed.set(addr, now)
+    this.#failed.set(key, now)
     if (this.#failed.size > this.#cfg.maxFailedAddresses) this.#failed.delete(this.#failed.keys().next().value as string)
   }
 }

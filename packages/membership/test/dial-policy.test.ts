@@ -27,8 +27,20 @@ describe('address scopes', () => {
     ['/ip6/ff02::1/tcp/1', 'invalid'],
     ['/ip6/::ffff:10.0.0.1/tcp/1', 'private'],
     ['/ip6/2001:db8::1/tcp/1', 'public'],
-    ['/dns4/example.org/tcp/443', 'public'],
-    ['/dns/localhost/tcp/443', 'loopback'],
+    ['/dns4/example.org/tcp/443', 'invalid'],
+    ['/dns/localhost/tcp/443', 'invalid'],
+    ['/dns4/localtest.me/tcp/443', 'invalid'],
+    ['/ip6/0:0:0:0:0:0:0:1/tcp/1', 'loopback'],
+    ['/ip6/0::/tcp/1', 'invalid'],
+    ['/ip6/::ffff:7f00:1/tcp/1', 'loopback'],
+    ['/ip6/::ffff:a00:1/tcp/1', 'private'],
+    ['/ip6/::127.0.0.1/tcp/1', 'invalid'],
+    ['/ip6/64:ff9b::a00:1/tcp/1', 'private'],
+    ['/ip6/2002:7f00:1::1/tcp/1', 'loopback'],
+    ['/ip6/fec0::1/tcp/1', 'private'],
+    ['/ip6/1:2:3:4:5:6:7:8:9/tcp/1', 'invalid'],
+    ['/ip6/1::2::3/tcp/1', 'invalid'],
+    ['/ip6/12345::1/tcp/1', 'invalid'],
     ['/unix/tmp/x', 'invalid'],
     ['memory://3', 'opaque'],
     ['', 'invalid']
@@ -57,16 +69,19 @@ describe('DialLimiter', () => {
     expect([c.admit('a', 0), c.admit('b', 0), c.admit('c', 0)]).toEqual([undefined, undefined, 'concurrency'])
   })
 
-  it('cools a failed address down, forgets it on success or after the cooldown, and bounds what it remembers', () => {
+  it('cools a failed (peer, address) down, forgets it on success or after the cooldown, and bounds what it remembers', () => {
     const d = new DialLimiter(0, { failedAddressCooldownMs: 1000, maxFailedAddresses: 2 })
-    d.result('x', false, 0)
-    expect(d.coolingDown('x', 999)).toBe(true)
-    expect(d.coolingDown('x', 1000)).toBe(false)
-    d.result('y', false, 0)
-    d.result('y', true, 1)
-    expect(d.coolingDown('y', 2)).toBe(false)
-    for (const a of ['p', 'q', 'r']) d.result(a, false, 10)
-    expect(d.coolingDown('p', 11)).toBe(false) // the oldest forgotten beyond 2
-    expect(d.coolingDown('r', 11)).toBe(true)
+    d.result('P', 'x', false, 0)
+    expect(d.coolingDown('P', 'x', 999)).toBe(true)
+    // A made-up peer failing at an honest node's address does not cool it down for that node.
+    expect(d.coolingDown('Q', 'x', 999)).toBe(false)
+    expect(d.coolingDown('P', 'x', 1000)).toBe(false)
+    d.result('P', 'y', false, 0)
+    d.result('P', 'y', true, 1)
+    expect(d.coolingDown('P', 'y', 2)).toBe(false)
+    for (const a of ['p', 'q', 'r']) d.result('P', a, false, 10)
+    expect(d.coolingDown('P', 'p', 11)).toBe(false) // the oldest forgotten beyond 2
+    expect(d.coolingDown('P', 'r', 11)).toBe(true)
+    expect(d.retryInMs(11)).toBe(0)
   })
 })

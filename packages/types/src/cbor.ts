@@ -55,7 +55,7 @@ function normalise(v: unknown, depth: number): unknown {
       return v < TWO32 && v >= -TWO32 ? Number(v) : v
     case 'string':
       // A lone surrogate has no UTF-8 form (the decoder would refuse what we wrote).
-      if (!v.isWellFormed()) throw new RangeError('text string has a lone surrogate (not valid UTF-8)')
+      if (!(v as string & { isWellFormed(): boolean }).isWellFormed()) throw new RangeError('text string has a lone surrogate (not valid UTF-8)')
       return v
     case 'boolean':
       return v
