@@ -58,9 +58,18 @@ let heapBaseline = 0
 let rssBaseline = 0
 
 function rssOf(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-  return m === null ? 0 : Number(m[1]) * 1024
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m === null ? 0 : Number(m[1]) * 1024
+  } catch {
+    return 0 // the process is gone
+  }
 }
+
+// Should this worker die or time out, no child is left running.
+process.once('exit', () => {
+  for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL')
+})
 
 /** Samples the victim's RSS every 100 ms while a phase runs. */
 function watchRss(): { stop(): { before: number; max: number; growth: number } } {
@@ -198,15 +207,20 @@ afterAll(async () => {
  */
 async function phase(name: string, attack: () => Promise<unknown>): Promise<void> {
   const rss = watchRss()
-  let done = false
-  const during = attack().finally(() => (done = true))
-  during.catch(() => undefined) // awaited below
+  let mem: ReturnType<ReturnType<typeof watchRss>['stop']>
   const latencies: number[] = []
   let rounds = 0
-  do latencies.push(...(await honestRound(`${name} #${rounds++}`)))
-  while (!done)
-  const result = await during
-  const mem = rss.stop()
+  let result: unknown
+  try {
+    let done = false
+    const during = attack().finally(() => (done = true))
+    during.catch(() => undefined) // awaited below
+    do latencies.push(...(await honestRound(`${name} #${rounds++}`)))
+    while (!done)
+    result = await during
+  } finally {
+    mem = rss.stop()
+  }
   const honest = { rounds, messages: latencies.length, p50: pct(latencies, 50), p95: pct(latencies, 95), max: Math.max(...latencies) }
   figures[name] = { honest, rssBeforeMB: Math.round(mem.before / MB), rssMaxMB: Math.round(mem.max / MB), growthMB: Math.round(mem.growth / MB), result }
   expect(honest.p50, `${name}: honest P50 at the victim`).toBeLessThanOrEqual(MAX_P50_MS)
@@ -281,8 +295,8 @@ describe('a hostile peer against a network of processes', () => {
         // as the victim took its messages (they arrive as fast as the victim can process them).
         const windowMs = got.length === 0 ? 0 : Math.max(...got.map((d) => d.receivedAtMs)) - Math.min(...got.map((d) => d.receivedAtMs))
         // The rate grows along the trust ramp (100/s → 1,000/s over 60 s), and the window is seen at the
-        // control socket, a little after the core's clock: 100 ms of slack.
-        const T = (windowMs + 100) / 1000
+        // control socket, a little after the core's clock (more so on a busy machine): 300 ms of slack.
+        const T = (windowMs + 300) / 1000
         const ramp = DEFAULT_PLUMTREE_CONFIG.trustRampMs / 1000
         const budget = NEWCOMER.burst + NEWCOMER.perSecond * T + ((DEFAULT_PLUMTREE_CONFIG.rateLimit.perSecond - NEWCOMER.perSecond) * T * T) / (2 * ramp)
         waves.push({ sent, delivered: got.length, windowMs, budget: Math.round(budget) })
@@ -327,8 +341,9 @@ describe('a hostile peer against a network of processes', () => {
         cached[n.alias] = { coordinators: s.coordinators.length, real: s.coordinators.some((c) => c.peer === coordinator.peerId) }
       }
       for (const [alias, c] of Object.entries(cached)) expect(c.real, `${alias} still holds the real coordinator`).toBe(true)
-      // The flood did reach the caches (the test would prove nothing otherwise).
-      expect(cached.V!.coordinators).toBeGreaterThan(50)
+      // The flood did reach the caches (the test would prove nothing otherwise), as far as the cache
+      // lets made-up coordinators from one address range in (16, SPEC.md §8.2).
+      expect(cached.V!.coordinators).toBeGreaterThanOrEqual(10)
       return { sent, cached }
     })
   }, 180_000)

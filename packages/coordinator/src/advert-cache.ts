@@ -46,8 +46,19 @@ export interface AdvertCacheInit {
   capacity?: number
   /** Most adverts of coordinators this node has not been in contact with (default half the capacity). */
   maxUnknown?: number
-  /** Longest time an advert is kept after its last copy arrived (default 2 h, twice the default validity). */
+  /** Longest time an advert is kept after its last copy arrived (default 2 h, twice the default validity); for an unknown advert, after its first copy. */
   maxTrustedValidityMs?: number
+  /** Most unknown adverts whose first address is in one address range (/24 of IPv4, /48 of IPv6; default 16). */
+  maxUnknownPerRange?: number
+}
+
+/** The address range an advert's first address hint is in: its /24 (IPv4) or /48 (IPv6), else the host as written. */
+export function addressRange(addrs: readonly string[]): string {
+  const p = (addrs[0] ?? '').split('/')
+  const host = p[2] ?? ''
+  if (p[1] === 'ip4') return `ip4:${host.split('.').slice(0, 3).join('.')}`
+  if (p[1] === 'ip6') return `ip6:${host.toLowerCase().split(':').slice(0, 3).join(':')}`
+  return `${p[1] ?? ''}:${host.toLowerCase()}`
 }
 
 /** Peers remembered as known before their advert arrives (a node bootstraps before it hears adverts). */
@@ -58,14 +69,16 @@ const MAX_KNOWN_PEERS = 1024
  *
  * Identities are free, so the cache is built to survive a flood of valid adverts from made-up
  * coordinators (SPEC.md §8.2): adverts of coordinators this node has been in contact with ("known")
- * are never displaced by unknown ones; unknown adverts take at most `maxUnknown` places and, once
- * the cache holds as many as it may, a new unknown advert displaces none (first come, first kept);
- * and no advert is kept longer than `maxTrustedValidityMs` after its last copy, whatever it claims.
+ * are never displaced by unknown ones; unknown adverts take at most `maxUnknown` places, at most
+ * `maxUnknownPerRange` of them from one address range, and a new unknown advert displaces none
+ * (first come, first kept) — but keeps its place only `maxTrustedValidityMs` from its first copy;
+ * a known advert is kept at most that long after its last copy, whatever it claims.
  */
 export class AdvertCache {
   readonly capacity: number
   readonly maxUnknown: number
   readonly maxTrustedValidityMs: number
+  readonly maxUnknownPerRange: number
   readonly #byPeer = new Map<PeerId, CachedAdvert>()
   readonly #known = new Set<PeerId>()
 
@@ -76,6 +89,7 @@ export class AdvertCache {
     if (!Number.isInteger(this.maxUnknown) || this.maxUnknown < 0 || this.maxUnknown > this.capacity) throw new RangeError('maxUnknown must be an integer in 0..capacity')
     this.maxTrustedValidityMs = init.maxTrustedValidityMs ?? 2 * 60 * 60 * 1000
     if (!(this.maxTrustedValidityMs > 0)) throw new RangeError('maxTrustedValidityMs must be positive')
+    this.maxUnknownPerRange = init.maxUnknownPerRange ?? 16
   }
 
   /**
@@ -92,17 +106,25 @@ export class AdvertCache {
     if (old !== undefined) {
       if (signed.advert.notBefore < old.advert.notBefore) return 'older'
       old.known ||= known
+      // A copy or a newer advert keeps a known coordinator's advert; an unknown one keeps its place
+      // only for maxTrustedValidityMs from its first copy, however often it is re-sent (else made-up
+      // coordinators would hold their places for ever).
+      const keepUntil = old.known ? Math.max(old.expiresAt, expiresAt) : Math.min(old.expiresAt, signed.advert.notAfter)
       if (signed.advert.notBefore === old.advert.notBefore) {
         old.receivedAt = now
-        old.expiresAt = Math.max(old.expiresAt, expiresAt)
+        old.expiresAt = keepUntil
         return 'unchanged'
       }
-      this.#byPeer.set(peer, { ...signed, receivedAt: now, expiresAt, failures: old.failures, known: old.known, score: baseScore(signed.advert) - FAILURE_PENALTY * old.failures })
+      this.#byPeer.set(peer, { ...signed, receivedAt: now, expiresAt: keepUntil, failures: old.failures, known: old.known, score: baseScore(signed.advert) - FAILURE_PENALTY * old.failures })
       return 'updated'
     }
     let result: PutResult = 'added'
     const unknown = [...this.#byPeer.values()].filter((c) => !c.known)
-    if (!known && unknown.length >= this.maxUnknown) return 'full'
+    if (!known) {
+      if (unknown.length >= this.maxUnknown) return 'full'
+      const range = addressRange(signed.advert.addrs)
+      if (unknown.filter((c) => addressRange(c.advert.addrs) === range).length >= this.maxUnknownPerRange) return 'full'
+    }
     if (this.#byPeer.size >= this.capacity) {
       // Full: only a known advert displaces one — the unknown advert that expires first, else the
       // known one that does. An unknown advert displaces nothing (first come, first kept).

@@ -11,7 +11,7 @@ export {
   ROLES
 } from './advert.js'
 export type { AdvertInput, CoordinatorAdvert, DecodeAdvertOptions, NatClass, Role, SignedAdvert } from './advert.js'
-export { AdvertCache, baseScore } from './advert-cache.js'
+export { AdvertCache, addressRange, baseScore } from './advert-cache.js'
 export type { AdvertCacheInit, CachedAdvert, PutResult } from './advert-cache.js'
 export { PeerCache, PEER_CACHE_FORMAT, PEER_CACHE_VERSION } from './peer-cache.js'
 export type { PeerCacheEntry, PeerCacheInit } from './peer-cache.js'

@@ -212,8 +212,8 @@ export class CoordinatorService extends TypedEventEmitter<CoordinatorServiceEven
         this.#linkAddrs.delete(peer)
       }),
       m.on('neighbor:up', ({ peer }) => {
-        // In contact with it: its advert (now or when it comes) is a known one (advert-cache.ts).
-        this.adverts.markKnown(peer.id)
+        // (A neighbour is not thereby a known coordinator: a stranger's JOIN makes it one. Known
+        // means we dialled it and joined through it: recordDial, advert-cache.ts.)
         const addrs = peer.addrs.map(withoutPeerSuffix).filter((a) => a.length > 0 && a.length <= 256)
         if (addrs.length > 0) this.peerCache.upsert(peer.id, addrs, clock.now(), this.adverts.get(peer.id, clock.now())?.advert.roles)
       }),

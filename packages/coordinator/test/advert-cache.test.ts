@@ -25,17 +25,27 @@ describe('AdvertCache under a Sybil flood', () => {
     cache.markKnown(real.peerId)
     expect(cache.put(createAdvert({ roles: ['coordinator'], addrs: ['/ip4/127.0.0.1/udp/7000/quic-v1'], now: T0 }, real), T0)).toBe('added')
     const results = sybils.map((_, i) => cache.put(sybilAdvert(i, T0 + i), T0 + i))
-    // Unknown adverts take at most half the places; the rest are refused, never displacing anyone.
-    expect(results.filter((r) => r === 'added')).toHaveLength(128)
-    expect(results.filter((r) => r === 'full')).toHaveLength(172)
+    // Their addresses fall in two /24s: 16 unknown adverts each; the rest are refused, never displacing anyone.
+    expect(results.filter((r) => r === 'added')).toHaveLength(32)
+    expect(results.filter((r) => r === 'full')).toHaveLength(268)
     expect(results).not.toContain('evicted-other')
     expect(cache.get(real.peerId, T0 + 1000)?.known).toBe(true)
     // Listed first although the Sybils claim better roles and NAT class.
     expect(cache.list(T0 + 1000, 'coordinator')[0]?.advert.peer).toBe(real.peerId)
   })
 
+  it('unknown adverts take at most half the places even from many ranges, and keep them 2 h from the first copy however often re-sent', () => {
+    const cache = new AdvertCache({ capacity: 256 })
+    const spread = (i: number, now: number) => createAdvert({ roles: ['coordinator'], addrs: [`/ip4/10.${i}.0.1/udp/7000/quic-v1`], now, validityMs: 24 * HOUR }, sybils[i]!)
+    const results = sybils.map((_, i) => cache.put(spread(i, T0), T0))
+    expect(results.filter((r) => r === 'added')).toHaveLength(128)
+    // Re-sent every 10 minutes, they are still dropped 2 h after their first copy.
+    for (let t = T0; t < T0 + 2 * HOUR; t += 10 * 60_000) for (let i = 0; i < 128; i++) cache.put(spread(i, t), t)
+    expect(cache.list(T0 + 2 * HOUR)).toEqual([])
+  })
+
   it('a claimed 24 h validity is kept at most 2 h after the last copy; the real coordinator, re-publishing, outlives the flood', () => {
-    const cache = new AdvertCache({ capacity: 16 })
+    const cache = new AdvertCache({ capacity: 16, maxUnknownPerRange: 16 })
     for (let i = 0; i < 8; i++) cache.put(sybilAdvert(i, T0), T0)
     expect(cache.size).toBe(8)
     // The real coordinator, never contacted directly, is refused while unknown places are full…
