@@ -459,7 +459,7 @@ function controlTarget(): FuzzTarget {
         await server?.close()
         await node?.stop()
         rmSync(dir, { recursive: true, force: true })
-      })()
+      })().catch(() => undefined) // best effort: the run is over
     }
   }
 }
