@@ -14,7 +14,7 @@ import { decodePubSubMessage, encodePubSubMessage, IBLT_CELL_BYTES, IBLT_SIZES }
 import type { WirePubSubMessage } from '@saorsa-gossip/pubsub'
 import { createGossipNode, startControlServer } from '@saorsa-gossip/node'
 import type { ControlServer, GossipNode } from '@saorsa-gossip/node'
-import { FrameError, FrameOpener, FrameSealer, HandshakeError, HandshakeInitiator, HandshakeResponder, MAX_HANDSHAKE_MESSAGE_BYTES, MemoryNetwork } from '@saorsa-gossip/transport'
+import { FrameError, FrameOpener, FrameSealer, HandshakeError, HandshakeInitiator, HandshakeResponder, MAX_HANDSHAKE_MESSAGE_BYTES, MemoryNetwork, parseHandshakeM2, parseHandshakeM3 } from '@saorsa-gossip/transport'
 import type { HandshakeParams } from '@saorsa-gossip/transport'
 import {
   bytesEqual,
@@ -256,8 +256,11 @@ function handshakeM2Target(): FuzzTarget {
     description: 'handshake M2 as the dialing side receives it (HandshakeInitiator.onM2)',
     maxInputBytes: MAX_HANDSHAKE_MESSAGE_BYTES + 1024,
     seeds: () => [m2],
+    // onM2 runs parseHandshakeM2 first, before any state or cryptography: an input it refuses is
+    // refused the same way by a live initiator, so only inputs it accepts need one (an X-Wing keygen).
     run: (input) =>
       guarded(() => {
+        parseHandshakeM2(input)
         const fresh = new HandshakeInitiator(params(alice, tidI, tidR))
         fresh.start()
         fresh.onM2(input)
@@ -289,13 +292,13 @@ function handshakeM3Target(): FuzzTarget {
     description: 'handshake M3 as the accepting side receives it (HandshakeResponder.onM3)',
     maxInputBytes: MAX_HANDSHAKE_MESSAGE_BYTES + 1024,
     seeds: () => [m3],
-    run: (input) => {
-      // Inputs that fail before any state is needed do not use up a prepared responder.
-      if (input.length > MAX_HANDSHAKE_MESSAGE_BYTES || input[0] !== 0x85) {
-        return guarded(() => new HandshakeResponder(params(bob, tidR, tidI)).onM3(input))
-      }
-      return guarded(() => fresh().onM3(input))
-    }
+    // onM3 runs parseHandshakeM3 first, before any state or cryptography: an input it refuses is
+    // refused the same way by a responder waiting for M3, so only inputs it accepts use one up.
+    run: (input) =>
+      guarded(() => {
+        parseHandshakeM3(input)
+        fresh().onM3(input)
+      })
   }
 }
 

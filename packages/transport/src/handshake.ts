@@ -125,6 +125,31 @@ function readIdentity(algV: unknown, pkV: unknown, sigV: unknown): { alg: Signat
   })
 }
 
+/**
+ * The structural checks of each handshake message (SPEC.md §5.2): strict CBOR, version, type, every
+ * field's type and length. `HandshakeInitiator` / `HandshakeResponder` run exactly these first, before
+ * any state or cryptography; exported so the fuzz harness can drive them on their own. Throw only
+ * HandshakeError.
+ */
+export function parseHandshakeM1(bytes: Uint8Array): { ephemeralKey: Uint8Array; nonce: Uint8Array } {
+  const v = decode(bytes, 1, 4, 'handshake M1')
+  return { ephemeralKey: field(() => expectBytes(v[2], 'ephemeralKey', XWING_PK)), nonce: field(() => expectBytes(v[3], 'nonceI', NONCE)) }
+}
+
+/** See parseHandshakeM1. */
+export function parseHandshakeM2(bytes: Uint8Array): { ct: Uint8Array; nonceR: Uint8Array; responder: { alg: SignatureAlgorithm; pk: Uint8Array; sig: Uint8Array } } {
+  const v = decode(bytes, 2, 7, 'handshake M2')
+  const ct = field(() => expectBytes(v[2], 'ct', XWING_CT))
+  const nonceR = field(() => expectBytes(v[3], 'nonceR', NONCE))
+  return { ct, nonceR, responder: readIdentity(v[4], v[5], v[6]) }
+}
+
+/** See parseHandshakeM1. */
+export function parseHandshakeM3(bytes: Uint8Array): { initiator: { alg: SignatureAlgorithm; pk: Uint8Array; sig: Uint8Array } } {
+  const v = decode(bytes, 3, 5, 'handshake M3')
+  return { initiator: readIdentity(v[2], v[3], v[4]) }
+}
+
 /** Transcript hash after M2 (without its signature); see SPEC.md §5.3. */
 function transcript2(m1: Uint8Array, m2Unsigned: Uint8Array, initiatorTid: Uint8Array, responderTid: Uint8Array): Uint8Array {
   return sha256(concatBytes(LABEL.transcript, lp(m1), lp(m2Unsigned), lp(initiatorTid), lp(responderTid)))
@@ -188,10 +213,7 @@ export class HandshakeInitiator {
   }
 
   #onM2(bytes: Uint8Array, eph: { publicKey: Uint8Array; secretKey: Uint8Array }, m1: Uint8Array): Uint8Array {
-    const v = decode(bytes, 2, 7, 'handshake M2')
-    const ct = field(() => expectBytes(v[2], 'ct', XWING_CT))
-    const nonceR = field(() => expectBytes(v[3], 'nonceR', NONCE))
-    const r = readIdentity(v[4], v[5], v[6])
+    const { ct, nonceR, responder: r } = parseHandshakeM2(bytes)
     const peer = peerIdFromPublicKey(r.pk, r.alg)
     if (this.#expected !== undefined && peer !== this.#expected) {
       throw new HandshakeError(`peer proved identity ${peer}, expected ${this.#expected}`, 'handshake:peer-mismatch')
@@ -257,9 +279,7 @@ export class HandshakeResponder {
   onM1(bytes: Uint8Array): Uint8Array {
     if (this.#state !== 'new') throw new HandshakeError('M1 out of order', 'handshake:unexpected')
     this.#state = 'failed'
-    const v = decode(bytes, 1, 4, 'handshake M1')
-    const ephPk = field(() => expectBytes(v[2], 'ephemeralKey', XWING_PK))
-    field(() => expectBytes(v[3], 'nonceI', NONCE))
+    const { ephemeralKey: ephPk } = parseHandshakeM1(bytes)
     let enc: { cipherText: Uint8Array; sharedSecret: Uint8Array }
     try {
       enc = xwingEncapsulate(ephPk, this.#p.backend)
@@ -286,8 +306,7 @@ export class HandshakeResponder {
     let i: { alg: SignatureAlgorithm; pk: Uint8Array; sig: Uint8Array }
     let s: { confirm: Uint8Array; keys: Record<Channel, DirectionKeys> }
     try {
-      const v = decode(bytes, 3, 5, 'handshake M3')
-      i = readIdentity(v[2], v[3], v[4])
+      i = parseHandshakeM3(bytes).initiator
       const m3Unsigned = encodeCbor([HANDSHAKE_VERSION, 3, SignatureAlgorithms[i.alg], i.pk])
       th3 = transcript3(p.th2, p.sigR, m3Unsigned)
       if (!this.#p.verifier.verify(i.alg, i.pk, concatBytes(LABEL.initiator, th3), i.sig)) {

@@ -12,7 +12,7 @@ export type {
   TransportEvents,
   TransportStats
 } from './transport.js'
-export { HandshakeError, HandshakeInitiator, HandshakeResponder, HANDSHAKE_VERSION, MAX_HANDSHAKE_MESSAGE_BYTES } from './handshake.js'
+export { HandshakeError, HandshakeInitiator, HandshakeResponder, HANDSHAKE_VERSION, MAX_HANDSHAKE_MESSAGE_BYTES, parseHandshakeM1, parseHandshakeM2, parseHandshakeM3 } from './handshake.js'
 export type { DirectionKeys, HandshakeParams, Session } from './handshake.js'
 export { FrameError, FrameOpener, FrameSealer, FRAME_OVERHEAD_BYTES, MESSAGE_OVERHEAD_BYTES, MAX_MESSAGES_PER_FRAME, maxFrameBodyBytes } from './frames.js'
 export { BufferLimitError, FrameTooLargeError, PROTOCOLS } from './outer.js'
