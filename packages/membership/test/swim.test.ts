@@ -185,6 +185,37 @@ describe('Swim: direct and indirect probes', () => {
     ])
   })
 
+  it('a suspect is pinged every period even while the LHM keeps its last round open (buddy)', () => {
+    const s = make({ active: [1] })
+    firstRound(s)
+    s.handle(timer({ type: 'probe-timeout', seq: 1 }), 900) // suspect; the failed probe raises health to 1
+    expect(s.localHealth()).toBe(1)
+    // The round opened at 1 s runs to 1 s + 900 ms × 2 = 2.8 s, past the next period.
+    expect(s.handle(timer({ type: 'probe', tick: 1 }), 1000)).toEqual([nextTick(2), ...probeCmds(2, 1, [upd(1, 'suspect', 0)], 1)])
+    expect(s.handle(timer({ type: 'ack-timeout', seq: 2 }), 1800)).toEqual([]) // no helpers to ask
+    // At 2 s the suspect hears of its suspicion again, on a fresh PING; the open round is dropped.
+    expect(s.handle(timer({ type: 'probe', tick: 2 }), 2000)).toEqual([nextTick(3), ...probeCmds(3, 1, [upd(1, 'suspect', 0)], 1)])
+    expect(s.handle(timer({ type: 'probe-timeout', seq: 2 }), 2800)).toEqual([])
+    expect(s.localHealth()).toBe(1) // a dropped round counts neither way
+    // An alive member with an open round is still not pinged twice.
+    const t = make({ active: [1] })
+    firstRound(t)
+    expect(t.handle(timer({ type: 'probe', tick: 1 }), 800)).toEqual([nextTick(2)])
+  })
+
+  it('a PING_REQ about a suspect leads with the suspicion even when its gossip is spent', () => {
+    const s = make({ active: [1, 2, 3, 4] })
+    firstRound(s)
+    for (const n of [2, 3, 4]) s.handle(msg(n, { type: 'ack', seq: n, updates: [] }), 10)
+    gossip(s, [upd(1, 'suspect', 0)])
+    // λ·⌈log₂(5 + 1)⌉ = 9 transmissions, on ACKs to 2: then the queue no longer holds it.
+    for (let i = 0; i < 9; i++) s.handle(msg(2, { type: 'ping', seq: 100 + i, updates: [] }), 20)
+    expect(s.handle(msg(2, { type: 'ping', seq: 200, updates: [] }), 20)).toEqual([{ type: 'send', to: peer(2), msg: { type: 'ack', seq: 200, updates: [] } }])
+    expect(s.handle(timer({ type: 'ack-timeout', seq: 1 }), 400)).toEqual([2, 3, 4].map((h) => ({
+      type: 'send', to: peer(h), msg: { type: 'ping-req', seq: 1, target: peer(1), updates: [upd(1, 'suspect', 0)] }
+    })))
+  })
+
   it('learning a suspicion by gossip triggers a verification PING when running', () => {
     const s = make({ active: [1, 2] })
     s.handle({ type: 'start' }, 0)
@@ -217,6 +248,22 @@ describe('Swim: serving PING and PING_REQ', () => {
       { type: 'send', to: peer(1), msg: { type: 'ack', seq: 70, updates: [upd(2, 'alive', 4)] } }
     ])
     expect(s.handle(timer({ type: 'relay-timeout', seq: 1, phase: 'nack' }), 400)).toEqual([])
+  })
+
+  it('a helper hands a suspicion of the target in the PING_REQ on to the target first, and relays the refutation', () => {
+    const s = make() // the helper need not watch the target itself
+    expect(s.handle(msg(1, { type: 'ping-req', seq: 70, target: peer(2), updates: [upd(7, 'alive', 1), upd(2, 'suspect', 3)] }), 0)).toEqual([
+      ping(1, 2, [upd(2, 'suspect', 3)]),
+      { type: 'schedule', after: 400, timer: { type: 'relay-timeout', seq: 1, phase: 'nack' } }
+    ])
+    expect(s.handle(msg(2, { type: 'ack', seq: 1, updates: [upd(2, 'alive', 4)] }), 20)).toEqual([
+      { type: 'send', to: peer(1), msg: { type: 'ack', seq: 70, updates: [upd(2, 'alive', 4)] } }
+    ])
+    // A helper that suspects the target itself sends its own buddy copy, once.
+    const t = make({ active: [2] })
+    gossip(t, [upd(2, 'suspect', 3)])
+    const out = t.handle(msg(1, { type: 'ping-req', seq: 71, target: peer(2), updates: [upd(2, 'suspect', 3)] }), 0)
+    expect(out[0]).toEqual(ping(1, 2, [upd(2, 'suspect', 3)]))
   })
 
   it('a helper NACKs when the target stays silent (Lifeguard), then still relays a late ACK', () => {

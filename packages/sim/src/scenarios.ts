@@ -15,6 +15,10 @@ export interface ScenarioOptions {
   loss?: number
   /** Virtual warm-up before measuring, ms (default: the join phase, ≤ 10 s, plus 40 s). */
   warmupMs?: number
+  /** `detection`: silent crashes, one every `crashSpacingMs` (default 30). */
+  crashes?: number
+  /** `detection`: virtual time between crashes, ms (default 20,000: 30 crashes in 10 virtual minutes). */
+  crashSpacingMs?: number
 }
 
 export type MembershipSim = Simulator<MembershipMessage, MembershipTimer, MembershipControl>
@@ -219,7 +223,8 @@ export function failureScenario(opts: ScenarioOptions): Record<string, unknown> 
 /**
  * `detection`: crash nodes one at a time (silently); per crash, the time until the first live member
  * suspects it and until one declares it failed; false positives = live nodes declared failed, under
- * loss L, over the whole measurement (≥ 10 virtual minutes).
+ * loss L, over the whole measurement (10 virtual minutes by default). `falseSuspicions` counts the
+ * suspicions of live nodes (each must be refuted in time), `sentPerNodePerSecond` the message cost.
  */
 export function detectionScenario(opts: ScenarioOptions): Record<string, unknown> {
   const t0 = performance.now()
@@ -227,18 +232,21 @@ export function detectionScenario(opts: ScenarioOptions): Record<string, unknown
   const warm = opts.warmupMs ?? joinedBy + WARMUP_AFTER_JOINS_MS
   sim.runUntil(warm)
   sim.setLoss(opts.loss ?? 0)
-  const crashes = 30
-  const spacingMs = 20_000 // 30 crashes over 10 virtual minutes
+  const crashes = opts.crashes ?? 30
+  const spacingMs = opts.crashSpacingMs ?? 20_000 // 30 crashes over 10 virtual minutes
   const crashAt = new Map<number, number>()
   const suspectedAt = new Map<number, number>()
   const failedAt = new Map<number, number>()
   let falsePositives = 0
+  let falseSuspicions = 0
   const fpPeers = new Set<number>()
+  const sentBefore = sim.stats.sent
   sim.onEmit = (_node, ev, now) => {
     if (ev.type !== 'member:suspect' && ev.type !== 'member:failed') return
     const j = sim.indexOf(ev.peer)
     if (j === undefined) return
     if (sim.isAlive(j)) {
+      if (ev.type === 'member:suspect') falseSuspicions++
       if (ev.type === 'member:failed') {
         falsePositives++
         fpPeers.add(j)
@@ -276,6 +284,8 @@ export function detectionScenario(opts: ScenarioOptions): Record<string, unknown
     suspicionP95Ms: pct(sus, 95),
     falsePositives,
     falsePositivePeers: fpPeers.size,
+    falseSuspicions,
+    sentPerNodePerSecond: Math.round(((sim.stats.sent - sentBefore) / sim.size / ((end - warm) / 1000)) * 10) / 10,
     measuredVirtualSeconds: (end - warm) / 1000,
     ...measure(sim),
     wallMs: Math.round(performance.now() - t0)
