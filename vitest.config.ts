@@ -14,6 +14,10 @@ const projectDirs = ['packages', 'apps'].flatMap((group) =>
 
 export default defineConfig({
   test: {
+    // One test file at a time: several files start networks of real processes and measure latency,
+    // memory and timeouts (the hostile-peer test, the transport's pre-authentication floods), which
+    // two files competing for the machine's 2 cores would distort.
+    fileParallelism: false,
     projects: projectDirs.map((dir) => ({
       test: {
         // Packages by name (`pubsub`); apps prefixed (`app-cli`, `app-coordinator`): names must be unique.

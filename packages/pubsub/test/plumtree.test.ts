@@ -299,9 +299,21 @@ describe('Plumtree core: validation, replays and scores', () => {
     expect(burstOf(p, A, 1000, 300, 20_000)).toBeLessThanOrEqual(20)
   })
 
+  it('a neighbour over budget is not blamed (it relays what the overlay carries): dropped, its earned budget kept', () => {
+    const cfg = { newPeerRateLimit: { perSecond: 1, burst: 20 }, rateLimit: { perSecond: 100, burst: 200 }, trustRampMs: 10_000 }
+    const p = core([A], cfg)
+    p.handle({ type: 'message', from: A, msg: { type: 'prune', topic: TOPIC } }, 0)
+    const out = Array.from({ length: 300 }, (_, i) => p.handle(from(A, gossip(1000 + i, 1)), 20_000)).flatMap(events)
+    expect(out.filter((e) => e.type === 'deliver')).toHaveLength(200)
+    expect(out.filter((e) => e.type === 'graylisted')).toEqual([])
+    expect(p.scores.get(A, 20_000)).toBeGreaterThanOrEqual(0) // its first deliveries, no penalty
+    // Its earned budget is kept: a second later, 100 more (the full rate's refill).
+    expect(burstOf(p, A, 5000, 150, 21_000)).toBe(100)
+  })
+
   it('budgets count bytes as well as messages', () => {
     const cfg = { newPeerByteLimit: { perSecond: 1000, burst: 10_000 }, byteLimit: { perSecond: 1000, burst: 10_000 } }
-    const p = core([A], cfg)
+    const p = core([], cfg) // A pushes to us without being our neighbour
     const reasons: string[] = []
     let delivered = 0
     for (let i = 0; i < 6; i++) {
@@ -447,7 +459,7 @@ describe('Plumtree core: bounds against a hostile or unlucky neighbour', () => {
 
   it('a peer on its starting budget earns no credit for first deliveries and pays −40 per message over budget', () => {
     const lim = { perSecond: 1, burst: 3 }
-    const p = core([A], { newPeerRateLimit: lim, trustRampMs: 60_000 })
+    const p = core([], { newPeerRateLimit: lim, trustRampMs: 60_000 }) // A is not our neighbour
     for (let i = 0; i < 3; i++) p.handle(from(A, gossip(i, 1)), 0)
     expect(p.scores.get(A, 0)).toBe(0)
     expect(events(p.handle(from(A, gossip(9, 1)), 0))).toEqual([{ type: 'rejected', peer: A, reason: 'rate-limit' }])
