@@ -7,7 +7,8 @@
 //   stalled streams · half-done handshakes (an honest node joins through V meanwhile) · stale
 //   replays · 300 Sybil coordinator adverts · a flood of valid signed messages under fresh
 //   identities (last: the heaviest, its aftermath measured by no other phase).
-// In every phase H1's messages reach V and H2 (all of them, P50 at V ≤ 50 ms), V's RSS grows by at
+// In every phase H1's messages reach V and H2 (all of them, P50 at V ≤ 50 ms — the flood phase
+// only ≤ 1 s as yet, see there), V's RSS grows by at
 // most 200 MB, and the attacker is penalised; afterwards V's heap is back where it was and its
 // transport holds nothing for the attackers, and the real coordinator is still in every node's
 // advert cache.
