@@ -1,6 +1,6 @@
 // The fuzz loop: generate inputs for a target from its seed corpus with one seeded Rng, feed each,
 // count outcomes by reason, keep every crash (input + error) and the slowest input.
-import { createSeededRng } from '@saorsa-gossip/types'
+import { createSeededRng, toHex } from '@saorsa-gossip/types'
 import { nextInput } from './mutate.js'
 import type { InputKind } from './mutate.js'
 import type { FuzzTarget } from './targets.js'
@@ -52,7 +52,7 @@ export interface FuzzReport {
 /** An input slower than this is a finding (issue "Hostile bytes and faults": no input over 50 ms). */
 export const SLOW_MS = 50
 
-const hex = (b: Uint8Array, max = 512): string => Buffer.from(b.subarray(0, max)).toString('hex') + (b.length > max ? `…(${b.length} bytes)` : '')
+const hex = (b: Uint8Array, max = 512): string => toHex(b.subarray(0, max)) + (b.length > max ? `…(${b.length} bytes)` : '')
 
 /** A report with nothing counted yet. */
 export function emptyReport(target: string, seed: number): FuzzReport {

@@ -65,6 +65,8 @@ export class DefaultMembership extends TypedEventEmitter<MembershipEvents> imple
   readonly #timers = new TimerSet()
   #offs: Array<() => void> = []
   #dials: DialLimiter | undefined
+  /** The address scopes of our own listen addresses (dial-policy.ts), cached until they change. */
+  #scopes: Set<AddressScope> | undefined
   /** Dials in progress, by peer: a second send to the same peer waits for the same dial. */
   readonly #dialing = new Map<PeerId, Promise<void>>()
   /** Dials waiting for a slot, woken when any dial ends. */
@@ -99,7 +101,7 @@ export class DefaultMembership extends TypedEventEmitter<MembershipEvents> imple
         if (channel !== 'membership') return
         let msg
         try {
-          msg = sanitize(decodeMembershipMessage(bytes), ownScopes(t.listenAddrs()))
+          msg = sanitize(decodeMembershipMessage(bytes), (this.#scopes ??= ownScopes(t.listenAddrs())))
         } catch (e) {
           if (!(e instanceof InvalidMessageError)) throw e
           if (e.reason === FOREIGN_PROTO) return
@@ -114,7 +116,9 @@ export class DefaultMembership extends TypedEventEmitter<MembershipEvents> imple
         const from = declared !== undefined && declared.length > 0 ? { id: peer, addrs: [...declared] } : this.#infoOf(peer)
         this.#input({ type: 'message', from, msg })
       }),
-      t.on('peer:disconnect', ({ peer }) => this.#input({ type: 'link-down', peer }))
+      t.on('peer:disconnect', ({ peer }) => this.#input({ type: 'link-down', peer })),
+      // Our scopes follow our own addresses (recomputed on the next message).
+      t.on('addresses', () => (this.#scopes = undefined))
     )
     this.#input({ type: 'start' })
   }

@@ -518,10 +518,8 @@ export class Plumtree<D> {
     if (verdict !== undefined) {
       // Not remembered as seen: a forged copy must not block the genuine one.
       // A stale copy we asked for may have been fresh when the peer cached it: blamed only when pushed.
-      if (verdict === 'stale') {
-        if (mode === 'graft' || mode === 'sync') this.#emit({ type: 'rejected', peer: from, reason: verdict })
-        else this.#penalize(from, 'stale', verdict)
-      }
+      if (verdict === 'stale' && (mode === 'graft' || mode === 'sync')) this.#emit({ type: 'rejected', peer: from, reason: verdict })
+      else if (verdict === 'stale') this.#penalize(from, 'stale', verdict)
       else if (typeof verdict === 'string') this.#penalize(from, 'invalid', verdict)
       else this.#emit({ type: 'rejected', peer: from, reason: verdict.ignore })
       return
